@@ -1,0 +1,40 @@
+# Two commands for a newcomer: `make run` (demo data -> full refresh) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: install run ui test lint bench clean
+
+# The venv is rebuilt when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/dagster-dbt project prepare-and-package --file orchestration/project.py
+	touch $@
+
+install: $(VENV)/.installed
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+# Demo data (kept if the landing folder holds your own files), then every asset through Dagster.
+run: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/insights demo-data --keep-user-data
+	$(BIN)/insights run
+
+# The Dagster UI on http://127.0.0.1:3000 over the same warehouse and run history.
+ui: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) data dbt_project/target dbt_project/logs

@@ -1,0 +1,70 @@
+-- Order behaviour per customer and cutoff, from orders strictly before the cutoff.
+with population as (
+    select * from {{ ref('int_customer_population') }}
+),
+
+completed as (
+    select
+        population.customer_id,
+        population.cutoff_date,
+        count(*) as frequency,
+        sum(orders.amount) as monetary_total,
+        min(orders.ordered_at) as first_order_at,
+        max(orders.ordered_at) as last_order_at,
+        avg(orders.days_since_previous_order) as avg_days_between_orders,
+        median(orders.days_since_previous_order) as median_days_between_orders,
+        {% for days in [30, 90, 365] -%}
+        count(*) filter (
+            where orders.ordered_at >= population.cutoff_date - {{ days }}
+        ) as orders_last_{{ days }}d,
+        coalesce(sum(orders.amount) filter (
+            where orders.ordered_at >= population.cutoff_date - {{ days }}
+        ), 0) as revenue_last_{{ days }}d{{ "," if not loop.last }}
+        {% endfor %}
+    from population
+    join {{ ref('int_completed_orders') }} as orders
+        on orders.customer_id = population.customer_id
+        and orders.ordered_at < population.cutoff_date
+    group by population.customer_id, population.cutoff_date
+),
+
+other_statuses as (
+    select
+        population.customer_id,
+        population.cutoff_date,
+        count(*) filter (where orders.status = 'cancelled') as cancelled_orders,
+        count(*) filter (where orders.status = 'refunded') as refunded_orders,
+        coalesce(sum(abs(orders.amount)) filter (where orders.status = 'refunded'), 0)
+            as refunded_amount
+    from population
+    join {{ ref('stg_landing__orders') }} as orders
+        on orders.customer_id = population.customer_id
+        and orders.ordered_at < population.cutoff_date
+        and orders.status <> 'completed'
+    group by population.customer_id, population.cutoff_date
+)
+
+select
+    population.customer_id,
+    population.cutoff_date,
+    population.is_current,
+    population.first_seen_at,
+    population.tenure_days,
+    coalesce(completed.frequency, 0) as frequency,
+    round(coalesce(completed.monetary_total, 0), 2) as monetary_total,
+    round(completed.monetary_total / completed.frequency, 2) as avg_order_value,
+    completed.first_order_at,
+    completed.last_order_at,
+    population.cutoff_date - cast(completed.last_order_at as date) as recency_days,
+    round(completed.avg_days_between_orders, 2) as avg_days_between_orders,
+    round(completed.median_days_between_orders, 2) as median_days_between_orders,
+    {% for days in [30, 90, 365] -%}
+    coalesce(completed.orders_last_{{ days }}d, 0) as orders_last_{{ days }}d,
+    round(coalesce(completed.revenue_last_{{ days }}d, 0), 2) as revenue_last_{{ days }}d,
+    {% endfor -%}
+    coalesce(other_statuses.cancelled_orders, 0) as cancelled_orders,
+    coalesce(other_statuses.refunded_orders, 0) as refunded_orders,
+    round(coalesce(other_statuses.refunded_amount, 0), 2) as refunded_amount
+from population
+left join completed using (customer_id, cutoff_date)
+left join other_statuses using (customer_id, cutoff_date)

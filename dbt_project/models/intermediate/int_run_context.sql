@@ -1,0 +1,33 @@
+-- The run's as-of date and horizon, in one row. Every point-in-time model reads it from here.
+with latest as (
+    select
+        (select max(ordered_at) from {{ ref('stg_landing__orders') }}) as latest_order_at,
+        (select max(occurred_at) from {{ ref('stg_landing__events') }}) as latest_event_at
+),
+
+resolved as (
+    select
+        {% if var('as_of') -%}
+        date '{{ var("as_of") }}' as as_of_date,
+        'configured' as as_of_source
+        {%- else -%}
+        cast(greatest(latest_order_at, latest_event_at) as date) + 1 as as_of_date,
+        'day after the latest order or event' as as_of_source
+        {%- endif %}
+    from latest
+)
+
+select
+    resolved.as_of_date,
+    resolved.as_of_source,
+    cast({{ var('churn_horizon_days') }} as integer) as churn_horizon_days,
+    -- The data extent the features could see (nothing on or after the as-of date).
+    (
+        select max(ordered_at) from {{ ref('stg_landing__orders') }}
+        where ordered_at < resolved.as_of_date
+    ) as latest_order_at,
+    (
+        select max(occurred_at) from {{ ref('stg_landing__events') }}
+        where occurred_at < resolved.as_of_date
+    ) as latest_event_at
+from resolved

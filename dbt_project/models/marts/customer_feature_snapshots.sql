@@ -1,0 +1,64 @@
+-- Point-in-time features per customer and cutoff: the single source of features for both model
+-- training (historical cutoffs) and scoring (the current as-of date).
+with orders as (
+    select * from {{ ref('int_customer_rfm_snapshots') }}
+),
+
+engagement as (
+    select * from {{ ref('int_customer_engagement_snapshots') }}
+),
+
+customers as (
+    select * from {{ ref('int_customers') }}
+),
+
+-- Whether any event data existed before each cutoff (false for transactions-only data).
+events_by_cutoff as (
+    select
+        cutoffs.cutoff_date,
+        exists (
+            select 1 from {{ ref('stg_landing__events') }} as events
+            where events.occurred_at < cutoffs.cutoff_date
+        ) as events_available
+    from {{ ref('int_feature_cutoffs') }} as cutoffs
+)
+
+select
+    orders.customer_id,
+    orders.cutoff_date,
+    orders.is_current,
+    customers.in_customers_file,
+    customers.country,
+    customers.acquisition_channel,
+    customers.marketing_opt_in,
+    customers.signup_at,
+    orders.first_seen_at,
+    orders.tenure_days,
+    orders.frequency,
+    orders.monetary_total,
+    orders.avg_order_value,
+    orders.first_order_at,
+    orders.last_order_at,
+    orders.recency_days,
+    orders.avg_days_between_orders,
+    orders.median_days_between_orders,
+    orders.orders_last_30d,
+    orders.orders_last_90d,
+    orders.orders_last_365d,
+    orders.revenue_last_30d,
+    orders.revenue_last_90d,
+    orders.revenue_last_365d,
+    orders.cancelled_orders,
+    orders.refunded_orders,
+    orders.refunded_amount,
+    orders.r_score,
+    orders.f_score,
+    orders.m_score,
+    orders.rfm_cell,
+    orders.rfm_segment,
+    events_by_cutoff.events_available,
+    engagement.* exclude (customer_id, cutoff_date, is_current)
+from orders
+join engagement using (customer_id, cutoff_date)
+join customers using (customer_id)
+join events_by_cutoff using (cutoff_date)

@@ -1,0 +1,7 @@
+-- RFM per customer as of the run's as-of date, with quintile scores and the named segment.
+select
+    customer_id,
+    cutoff_date as as_of_date,
+    * exclude (customer_id, cutoff_date, is_current)
+from {{ ref('int_customer_rfm_snapshots') }}
+where is_current

@@ -1,0 +1,42 @@
+-- Every raw order line, typed, with the reason it cannot be used (null when it can).
+with typed as (
+    select
+        {{ clean_text('order_id') }} as order_id,
+        {{ clean_text('product_id') }} as product_id,
+        {{ clean_text('category') }} as category,
+        {{ parse_number('quantity') }} as quantity,
+        {{ clean_text('quantity') }} as quantity_text,
+        {{ parse_number('unit_price') }} as unit_price,
+        {{ clean_text('unit_price') }} as unit_price_text,
+        _source_file,
+        _source_row,
+        {{ raw_values_json(['order_id', 'product_id', 'category', 'quantity', 'unit_price']) }}
+            as raw_values
+    from {{ source('landing', 'order_items') }}
+),
+
+usable_orders as (
+    select order_id from {{ ref('base_landing__orders') }} where reject_reason is null
+)
+
+select
+    typed.order_id,
+    product_id,
+    coalesce(category, 'Uncategorised') as category,
+    -- A missing quantity means one unit.
+    coalesce(quantity, 1) as quantity,
+    round(unit_price, 2) as unit_price,
+    _source_file,
+    _source_row,
+    raw_values,
+    case
+        when typed.order_id is null then 'missing_order_id'
+        when quantity_text is not null and quantity is null then 'unparseable_quantity'
+        when quantity <= 0 or quantity <> floor(quantity) then 'invalid_quantity'
+        when unit_price_text is null then 'missing_amount'
+        when unit_price is null then 'unparseable_amount'
+        when unit_price < 0 then 'negative_amount'
+        when usable_orders.order_id is null then 'unknown_order_id'
+    end as reject_reason
+from typed
+left join usable_orders on usable_orders.order_id = typed.order_id

@@ -1,0 +1,12 @@
+-- Usable customer rows: typed, trimmed, one per customer_id; the rest are in quarantine_customers.
+select
+    customer_id,
+    signup_at,
+    country,
+    acquisition_channel,
+    email,
+    marketing_opt_in,
+    _source_file,
+    _source_row
+from {{ ref('base_landing__customers') }}
+where reject_reason is null

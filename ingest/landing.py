@@ -1,0 +1,368 @@
+"""Load landing files (CSV or Parquet) into the warehouse's ``raw`` schema.
+
+The raw tables hold the landing rows reshaped onto the contract: contract column names, the
+user's date format turned into ISO text, ``,`` decimals turned into ``.``, the user's status
+values turned into contract statuses. Nothing is typed or filtered here: a value the mapping
+cannot translate stays as it was, so dbt staging can quarantine the row with its original text.
+
+Rows the CSV parser cannot read at all (ragged rows, bad encoding) go to ``raw.<entity>_rejects``
+with their line number and text, so ``rows read = rows loaded + rows rejected`` for every file.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ingest.contract import ENTITIES, Entity
+from ingest.mapping import MAPPING_FILE_NAME, EntityMapping, LandingMapping
+
+RAW_SCHEMA = "raw"
+# Columns the loader adds to every raw table.
+LINEAGE_COLUMNS = ("_source_file", "_source_row")
+AMOUNT_COLUMNS = ("amount", "unit_price", "quantity")
+
+
+class LandingError(ValueError):
+    """A landing file cannot be used at all; the message names the file and what to fix."""
+
+
+@dataclass
+class LoadReport:
+    entity: str
+    files: list[str] = field(default_factory=list)
+    file_format: str | None = None
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    missing_optional_columns: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    derived_order_id: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows_loaded + self.rows_rejected
+
+    @property
+    def present(self) -> bool:
+        return bool(self.files)
+
+
+def resolve_files(landing_dir: Path, mapping: EntityMapping) -> list[Path]:
+    """The entity's files: the mapping's names/globs, else the contract's default names."""
+    patterns = mapping.files or mapping.default_patterns()
+    found: set[Path] = set()
+    for pattern in patterns:
+        for match in glob.glob(str(landing_dir / pattern)):
+            path = Path(match)
+            if path.is_file() and path.name != MAPPING_FILE_NAME:
+                found.add(path.resolve())
+    if mapping.files and not found:
+        raise LandingError(
+            f"{mapping.entity.name}: mapping.yaml names {list(mapping.files)} under {landing_dir} "
+            f"but no such file exists (key `{mapping.entity.name}.files`)"
+        )
+    return sorted(found)
+
+
+def detect_format(files: list[Path], mapping: EntityMapping) -> str:
+    if mapping.format:
+        return mapping.format
+    formats = {"parquet" if f.suffix.lower() == ".parquet" else "csv" for f in files}
+    if len(formats) > 1:
+        raise LandingError(
+            f"{mapping.entity.name}: files mix CSV and Parquet ({[f.name for f in files]}); "
+            f"keep one format per entity or set `{mapping.entity.name}.files` in mapping.yaml"
+        )
+    return formats.pop()
+
+
+def load_entity(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    mapping: LandingMapping,
+    entity_name: str,
+) -> LoadReport:
+    """(Re)build ``raw.<entity>`` and ``raw.<entity>_rejects`` from the landing files."""
+    entity = ENTITIES[entity_name]
+    entity_mapping = mapping[entity_name]
+    report = LoadReport(entity=entity_name)
+    landing_dir = Path(landing_dir)
+    files = resolve_files(landing_dir, entity_mapping)
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+
+    if not files:
+        if entity.required:
+            looked_for = ", ".join(entity_mapping.default_patterns())
+            raise LandingError(
+                f"{entity_name}: no file found in {landing_dir} (looked for {looked_for}); "
+                f"add one or point `{entity_name}.files` in {MAPPING_FILE_NAME} at your file"
+            )
+        _create_empty(con, entity)
+        report.notes.append(f"no {entity_name} file in {landing_dir}: table left empty")
+        return report
+
+    report.files = [str(f) for f in files]
+    report.file_format = detect_format(files, entity_mapping)
+    scans = [
+        _scan_file(con, f, report.file_format, entity_mapping, index)
+        for index, f in enumerate(files)
+    ]
+    scans = [s for s in scans if s is not None]
+    if not scans:
+        _create_empty(con, entity)
+        report.notes.append("every file is empty: table left empty")
+        _create_rejects(con, entity, [])
+        return report
+
+    present = _check_columns(scans, entity_mapping, report)
+    selects = [_mapped_select(scan, entity, entity_mapping, present[scan.alias]) for scan in scans]
+    body = "\nunion all by name\n".join(selects)
+    if (
+        entity_name == "orders"
+        and "order_id" not in entity_mapping.columns
+        and not any("order_id" in present[s.alias] for s in scans)
+    ):
+        report.derived_order_id = True
+        body = _with_derived_order_id(body)
+    table = f"{RAW_SCHEMA}.{entity.raw_table}"
+    con.execute(f"create or replace table {table} as {body}")
+    report.rows_loaded = con.execute(f"select count(*) from {table}").fetchone()[0]
+    report.rows_rejected = _create_rejects(con, entity, scans)
+    if report.rows_rejected:
+        _renumber_around_rejects(con, entity)
+    for scan in scans:
+        con.execute(f"drop table if exists {scan.alias}")
+    if report.rows_loaded + report.rows_rejected == 0:
+        report.notes.append("files hold a header only: table left empty")
+    return report
+
+
+@dataclass
+class _Scan:
+    path: Path
+    alias: str
+    columns: dict[str, str]  # column name -> DuckDB type
+    rejects_table: str | None
+
+
+def _scan_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    file_format: str,
+    mapping: EntityMapping,
+    index: int,
+) -> _Scan | None:
+    """Read one file into a temp table with its row numbers; None for a 0-byte file."""
+    alias = f"_scan_{mapping.entity.name}_{index}"
+    literal = _sql_str(str(path))
+    if file_format == "parquet":
+        try:
+            con.execute(
+                f"create or replace temp table {alias} as select *, file_row_number + 1 as "
+                f"_source_row from read_parquet({literal}, file_row_number = true)"
+            )
+        except duckdb.Error as exc:
+            raise LandingError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
+        rejects = None
+    else:
+        if path.stat().st_size == 0:
+            return None
+        rejects = f"{alias}_rejects"
+        options = [
+            "header = true",
+            "all_varchar = true",
+            "store_rejects = true",
+            f"rejects_table = {_sql_str(rejects)}",
+            f"rejects_scan = {_sql_str(rejects + '_scan')}",
+            f"encoding = {_sql_str(mapping.encoding)}",
+        ]
+        if mapping.delimiter:
+            options.append(f"delim = {_sql_str(mapping.delimiter)}")
+        try:
+            # row_number() over () follows the file order (DuckDB keeps insertion order);
+            # the header is line 1, so data row k sits on line k + 1 until a reject shifts it.
+            con.execute(
+                f"create or replace temp table {alias} as select *, row_number() over () + 1 "
+                f"as _source_row from read_csv({literal}, {', '.join(options)})"
+            )
+        except duckdb.Error as exc:
+            raise LandingError(
+                f"{path}: cannot be read as CSV ({_first_line(exc)}); check "
+                f"`{mapping.entity.name}.delimiter`/`encoding`/`format` in mapping.yaml"
+            ) from exc
+    columns = {
+        name: dtype
+        for name, dtype in con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = ? order by ordinal_position",
+            [alias],
+        ).fetchall()
+        if name != "_source_row"
+    }
+    return _Scan(path=path, alias=alias, columns=columns, rejects_table=rejects)
+
+
+def _check_columns(
+    scans: list[_Scan], mapping: EntityMapping, report: LoadReport
+) -> dict[str, dict[str, str]]:
+    """Match each file's header onto the contract; returns alias -> {contract column: source}."""
+    entity = mapping.entity
+    present: dict[str, dict[str, str]] = {}
+    missing_optional: set[str] = set()
+    ignored: set[str] = set()
+    for scan in scans:
+        by_folded = {c.strip().lower(): c for c in scan.columns}
+        matched: dict[str, str] = {}
+        for contract_column in entity.columns:
+            wanted = mapping.source_column(contract_column)
+            source = wanted if wanted in scan.columns else by_folded.get(wanted.strip().lower())
+            if source is not None:
+                matched[contract_column] = source
+        derivable = {"order_id"} if entity.name == "orders" else set()
+        missing_required = [
+            c for c in entity.required_columns if c not in matched and c not in derivable
+        ]
+        if missing_required:
+            column = missing_required[0]
+            raise LandingError(
+                f"{scan.path}: required column '{mapping.source_column(column)}' "
+                f"(contract column '{column}') is missing; the file has columns "
+                f"{list(scan.columns)}. Set `{entity.name}.columns.{column}` in "
+                f"{MAPPING_FILE_NAME} to the column that holds it"
+            )
+        if entity.name == "order_items" and "order_id" not in matched:
+            raise LandingError(f"{scan.path}: order_items need an order_id column")
+        missing_optional |= set(entity.columns) - set(matched)
+        ignored |= set(scan.columns) - set(matched.values())
+        present[scan.alias] = matched
+    report.missing_optional_columns = sorted(missing_optional)
+    report.ignored_columns = sorted(ignored)
+    return present
+
+
+def _mapped_select(
+    scan: _Scan, entity: Entity, mapping: EntityMapping, matched: dict[str, str]
+) -> str:
+    expressions = []
+    for column in entity.columns:
+        source = matched.get(column)
+        if source is None:
+            expressions.append(f"cast(null as varchar) as {column}")
+            continue
+        expr = _quote(source)
+        is_text = scan.columns[source].upper() == "VARCHAR"
+        if is_text:
+            expr = f"nullif(trim({expr}), '')"
+            if column in entity.timestamp_columns and mapping.date_format:
+                fmt = _sql_str(mapping.date_format)
+                expr = (
+                    f"coalesce(strftime(try_strptime({expr}, {fmt}), '%Y-%m-%d %H:%M:%S'), {expr})"
+                )
+            if column in AMOUNT_COLUMNS and mapping.decimal_separator == ",":
+                expr = f"replace(replace({expr}, '.', ''), ',', '.')"
+            if column == "status" and mapping.status_values:
+                cases = " ".join(
+                    f"when {_sql_str(k)} then {_sql_str(v)}"
+                    for k, v in sorted(mapping.status_values.items())
+                )
+                expr = f"coalesce(case lower({expr}) {cases} end, {expr})"
+        expressions.append(f"{expr} as {column}")
+    expressions.append(f"{_sql_str(scan.path.name)} as _source_file")
+    expressions.append("_source_row")
+    return f"select {', '.join(expressions)} from {scan.alias}"
+
+
+def _with_derived_order_id(body: str) -> str:
+    """Files without an order id get one from customer, timestamp, amount and repeat count.
+
+    The repeat count (1 for the first identical customer/time/amount row in file order, 2 for
+    the next, ...) keeps true repeat purchases apart while staying stable when a file is
+    re-exported in another row order.
+    """
+    return f"""
+        select * replace (
+            'D' || left(md5(concat_ws('|', customer_id, ordered_at, amount, row_number() over (
+                partition by customer_id, ordered_at, amount
+                order by _source_file, _source_row
+            ))), 16) as order_id
+        )
+        from ({body}) as mapped
+    """
+
+
+def _create_empty(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    columns = ", ".join(f"{c} varchar" for c in entity.columns)
+    con.execute(
+        f"create or replace table {RAW_SCHEMA}.{entity.raw_table} "
+        f"({columns}, _source_file varchar, _source_row bigint)"
+    )
+    _create_rejects(con, entity, [])
+
+
+def _create_rejects(con: duckdb.DuckDBPyConnection, entity: Entity, scans: list[_Scan]) -> int:
+    table = f"{RAW_SCHEMA}.{entity.raw_table}_rejects"
+    parts = [
+        # DuckDB writes one reject per missing column; a user counts lines.
+        f"""select {_sql_str(scan.path.name)} as _source_file, line as _source_row,
+                   min(csv_line) as raw_line, min(error_type) as error_type,
+                   min(error_message) as error_message
+            from {scan.rejects_table}
+            group by line"""
+        for scan in scans
+        if scan.rejects_table
+    ]
+    if not parts:
+        con.execute(
+            f"create or replace table {table} (_source_file varchar, _source_row bigint, "
+            f"raw_line varchar, error_type varchar, error_message varchar)"
+        )
+    else:
+        con.execute(f"create or replace table {table} as {' union all '.join(parts)}")
+    for scan in scans:
+        if scan.rejects_table:
+            con.execute(f"drop table if exists {scan.rejects_table}")
+            con.execute(f"drop table if exists {scan.rejects_table}_scan")
+    return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def _renumber_around_rejects(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Give accepted rows their true line number once rejected lines are known.
+
+    Accepted row k (line k + 1 before correction) moves down by the number of rejected lines
+    that precede it: reject i (in line order) has reject_line - i - 1 accepted rows before it,
+    so it precedes accepted row k when reject_line - i <= k.
+    """
+    table = f"{RAW_SCHEMA}.{entity.raw_table}"
+    con.execute(
+        f"""
+        update {table} as t set _source_row = t._source_row + shift.rejects_before
+        from (
+            select r._source_file, a._source_row, max(r.idx) as rejects_before
+            from (select distinct _source_file, _source_row from {table}) as a
+            join (
+                select _source_file, _source_row,
+                       row_number() over (partition by _source_file order by _source_row) as idx
+                from {table}_rejects
+            ) as r
+              on r._source_file = a._source_file and r._source_row - r.idx <= a._source_row - 1
+            group by all
+        ) as shift
+        where t._source_file = shift._source_file and t._source_row = shift._source_row
+        """
+    )
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]

@@ -1,0 +1,202 @@
+"""`mapping.yaml`: how a user's own files line up with the landing contract.
+
+A user with, say, a transactions export shaped ``customer;date;number_of_items;value`` writes::
+
+    orders:
+      files: transactions.csv
+      delimiter: ";"
+      date_format: "%d/%m/%Y"
+      columns: {customer_id: customer, ordered_at: date, amount: value}
+
+and the pipeline reads it without any SQL being edited. Every key is optional; an entity that is
+not mentioned is looked up under its contract name (``orders.csv``, ``orders/*.parquet``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingest.contract import ENTITIES, ORDER_STATUSES, Entity
+
+MAPPING_FILE_NAME = "mapping.yaml"
+
+FORMATS = ("csv", "parquet")
+ENCODINGS = ("utf-8", "utf-16", "latin-1")
+ENTITY_KEYS = {
+    "files",
+    "format",
+    "delimiter",
+    "encoding",
+    "date_format",
+    "decimal_separator",
+    "columns",
+    "status_values",
+}
+# Top-level keys that are not entities.
+GLOBAL_KEYS = {"version"}
+
+
+class MappingError(ValueError):
+    """mapping.yaml is malformed; the message names the file and the offending key."""
+
+
+@dataclass(frozen=True)
+class EntityMapping:
+    entity: Entity
+    files: tuple[str, ...] = ()
+    format: str | None = None
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    date_format: str | None = None
+    decimal_separator: str = "."
+    # contract column -> the user's column name
+    columns: dict[str, str] = field(default_factory=dict)
+    # the user's status value (case-insensitive) -> contract status
+    status_values: dict[str, str] = field(default_factory=dict)
+
+    def source_column(self, contract_column: str) -> str:
+        return self.columns.get(contract_column, contract_column)
+
+    def default_patterns(self) -> tuple[str, ...]:
+        name = self.entity.name
+        return (
+            f"{name}.csv",
+            f"{name}.csv.gz",
+            f"{name}.tsv",
+            f"{name}.parquet",
+            f"{name}/*.csv",
+            f"{name}/*.csv.gz",
+            f"{name}/*.parquet",
+        )
+
+
+@dataclass(frozen=True)
+class LandingMapping:
+    source: Path | None
+    entities: dict[str, EntityMapping]
+
+    def __getitem__(self, entity_name: str) -> EntityMapping:
+        return self.entities[entity_name]
+
+
+def load_mapping(landing_dir: Path) -> LandingMapping:
+    """Read ``mapping.yaml`` from the landing dir; a missing file means the plain contract."""
+    path = Path(landing_dir) / MAPPING_FILE_NAME
+    if not path.exists():
+        return parse_mapping({}, source=None)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise MappingError(f"{path}: not valid YAML ({exc})") from exc
+    return parse_mapping(raw, source=path)
+
+
+def parse_mapping(raw: Any, source: Path | None) -> LandingMapping:
+    where = str(source) if source else MAPPING_FILE_NAME
+    if not isinstance(raw, dict):
+        raise MappingError(f"{where}: the top level must be a mapping of entity names")
+    unknown = set(raw) - set(ENTITIES) - GLOBAL_KEYS
+    if unknown:
+        raise MappingError(
+            f"{where}: unknown key(s) {sorted(unknown)}; entities are {sorted(ENTITIES)}"
+        )
+    entities = {
+        name: _parse_entity(entity, raw.get(name) or {}, where) for name, entity in ENTITIES.items()
+    }
+    return LandingMapping(source=source, entities=entities)
+
+
+def _parse_entity(entity: Entity, raw: Any, where: str) -> EntityMapping:
+    prefix = f"{where}: {entity.name}"
+    if not isinstance(raw, dict):
+        raise MappingError(f"{prefix}: must be a mapping with keys {sorted(ENTITY_KEYS)}")
+    unknown = set(raw) - ENTITY_KEYS
+    if unknown:
+        raise MappingError(
+            f"{prefix}: unknown key(s) {sorted(unknown)}; allowed: {sorted(ENTITY_KEYS)}"
+        )
+
+    files = raw.get("files", ())
+    if isinstance(files, str):
+        files = (files,)
+    if not all(isinstance(f, str) and f for f in files):
+        raise MappingError(f"{prefix}.files: give a file name, a glob, or a list of them")
+
+    fmt = raw.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise MappingError(f"{prefix}.format: {fmt!r} is not one of {list(FORMATS)}")
+
+    delimiter = raw.get("delimiter")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+        raise MappingError(f"{prefix}.delimiter: must be a single character, got {delimiter!r}")
+
+    encoding = str(raw.get("encoding", "utf-8")).lower()
+    if encoding not in ENCODINGS:
+        raise MappingError(f"{prefix}.encoding: {encoding!r} is not one of {list(ENCODINGS)}")
+
+    decimal = raw.get("decimal_separator", ".")
+    if decimal not in (".", ","):
+        raise MappingError(f"{prefix}.decimal_separator: must be '.' or ',', got {decimal!r}")
+
+    date_format = raw.get("date_format")
+    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+        raise MappingError(
+            f"{prefix}.date_format: {date_format!r} is not a strptime format such as '%d/%m/%Y'"
+        )
+
+    columns = raw.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise MappingError(f"{prefix}.columns: must map contract columns to your column names")
+    bad_columns = set(columns) - set(entity.columns)
+    if bad_columns:
+        raise MappingError(
+            f"{prefix}.columns: {sorted(bad_columns)} not in the {entity.name} contract "
+            f"{list(entity.columns)} (keys are contract columns, values are your column names)"
+        )
+    columns = {str(k): str(v) for k, v in columns.items()}
+
+    status_values = raw.get("status_values") or {}
+    if status_values and entity.name != "orders":
+        raise MappingError(f"{prefix}.status_values: only orders have a status")
+    if not isinstance(status_values, dict):
+        raise MappingError(
+            f"{prefix}.status_values: must map your values to {list(ORDER_STATUSES)}"
+        )
+    bad_targets = {v for v in status_values.values() if v not in ORDER_STATUSES}
+    if bad_targets:
+        raise MappingError(
+            f"{prefix}.status_values: {sorted(map(str, bad_targets))} are not contract statuses "
+            f"{list(ORDER_STATUSES)}"
+        )
+    status_values = {str(k).strip().lower(): str(v) for k, v in status_values.items()}
+
+    return EntityMapping(
+        entity=entity,
+        files=tuple(files),
+        format=fmt,
+        delimiter=delimiter,
+        encoding=encoding,
+        date_format=date_format,
+        decimal_separator=decimal,
+        columns=columns,
+        status_values=status_values,
+    )
+
+
+def dbt_vars(mapping: LandingMapping) -> dict[str, Any]:
+    """The parts of the mapping that dbt staging needs to type the raw values."""
+    return {
+        "date_formats": {
+            name: m.date_format for name, m in mapping.entities.items() if m.date_format
+        },
+        "decimal_separators": {
+            name: m.decimal_separator
+            for name, m in mapping.entities.items()
+            if m.decimal_separator != "."
+        },
+        "status_map": dict(mapping["orders"].status_values),
+    }

@@ -1,0 +1,25 @@
+"""The code location: assets, checks, jobs, schedules and resources, assembled."""
+
+import dagster as dg
+
+from orchestration.defs.automation import daily_refresh_job, daily_refresh_schedule
+from orchestration.defs.dbt import dbt_models
+from orchestration.defs.landing import LANDING_FILES, RAW_ASSETS
+from orchestration.defs.resources import build_resources
+from orchestration.settings import Settings
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """The code location; tests pass explicit settings to point it at temporary folders."""
+    return dg.Definitions(
+        assets=[*LANDING_FILES, *RAW_ASSETS, dbt_models],
+        jobs=[daily_refresh_job],
+        schedules=[daily_refresh_schedule],
+        resources=build_resources(settings),
+        # Steps share one DuckDB file that allows a single writer process: run them in one
+        # process, one after another; the pool serialises runs (see dagster.yaml).
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

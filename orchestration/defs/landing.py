@@ -1,0 +1,97 @@
+"""Landing files (external assets) and the raw tables loaded from them.
+
+Lineage in the asset graph starts at the files: ``landing/orders`` (the file(s) on disk) ->
+``raw/orders`` (the loaded table) -> dbt staging -> marts -> models.
+"""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from ingest.contract import ENTITIES, Entity
+from ingest.landing import RAW_SCHEMA, LandingError, LoadReport, load_entity
+from ingest.mapping import MappingError, load_mapping
+from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
+from orchestration.defs.warehouse import ensure_parent, table_metadata
+
+OWNERS = ["team:data-engineering"]
+
+
+def landing_key(entity: Entity) -> dg.AssetKey:
+    return dg.AssetKey(["landing", entity.name])
+
+
+LANDING_FILES = [
+    dg.AssetSpec(
+        key=landing_key(entity),
+        group_name="landing",
+        description=(
+            f"{entity.description} Landing file(s) under INSIGHTS_LANDING_DIR "
+            f"({'required' if entity.required else 'optional'}); contract columns: "
+            f"{', '.join(entity.columns)}. Renamed or reshaped through mapping.yaml."
+        ),
+        kinds={"file"},
+        owners=OWNERS,
+        metadata={"contract_columns": list(entity.columns), "required": entity.required},
+    )
+    for entity in ENTITIES.values()
+]
+
+
+def _load_report_metadata(report: LoadReport) -> dict[str, object]:
+    return {
+        "rows_read": report.rows_read,
+        "rows_loaded": report.rows_loaded,
+        "rows_rejected_by_parser": report.rows_rejected,
+        "files": dg.MetadataValue.md(
+            "\n".join(f"- `{f}`" for f in report.files) or "_no file: table left empty_"
+        ),
+        "file_format": report.file_format or "none",
+        "missing_optional_columns": ", ".join(report.missing_optional_columns) or "none",
+        "ignored_columns": ", ".join(report.ignored_columns) or "none",
+        "derived_order_id": report.derived_order_id,
+        "notes": "; ".join(report.notes) or "none",
+    }
+
+
+def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=entity.name,
+        key_prefix=RAW_SCHEMA,
+        deps=[landing_key(entity)],
+        group_name="raw",
+        kinds={"duckdb"},
+        owners=OWNERS,
+        pool=WAREHOUSE_POOL,
+        description=(
+            f"raw.{entity.name}: the {entity.name} landing rows mapped onto the contract, "
+            f"untyped, with source file and line. Unparseable CSV lines go to "
+            f"raw.{entity.name}_rejects."
+        ),
+    )
+    def load_raw(
+        context: dg.AssetExecutionContext, insights: InsightsConfig, warehouse: DuckDBResource
+    ) -> dg.MaterializeResult:
+        try:
+            mapping = load_mapping(insights.landing_path)
+        except MappingError as exc:
+            raise dg.Failure(description=str(exc)) from exc
+        ensure_parent(warehouse.database)
+        with warehouse.get_connection() as con:
+            try:
+                report = load_entity(con, insights.landing_path, mapping, entity.name)
+            except LandingError as exc:
+                raise dg.Failure(description=str(exc)) from exc
+            metadata = table_metadata(con, RAW_SCHEMA, entity.name)
+        for note in report.notes:
+            context.log.info(note)
+        if report.rows_rejected:
+            context.log.warning(
+                f"{report.rows_rejected} {entity.name} line(s) could not be parsed; they are in "
+                f"raw.{entity.name}_rejects and quarantine.quarantine_{entity.name}"
+            )
+        return dg.MaterializeResult(metadata={**metadata, **_load_report_metadata(report)})
+
+    return load_raw
+
+
+RAW_ASSETS = [_raw_asset(entity) for entity in ENTITIES.values()]

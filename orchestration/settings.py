@@ -1,0 +1,66 @@
+"""Where the pipeline reads and writes, and the as-of settings, from environment variables.
+
+Every value has a default under ./data (relative to the working directory) so a fresh clone runs
+without configuration. The Dagster resources take these as defaults; the launchpad can override
+them per run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("data")
+DEFAULT_CHURN_HORIZON_DAYS = 90
+
+
+class SettingsError(ValueError):
+    """A setting has a value the pipeline cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    warehouse_path: Path
+    as_of: str | None
+    churn_horizon_days: int
+
+    @property
+    def data_dir(self) -> Path:
+        return self.warehouse_path.parent
+
+
+def parse_as_of(value: str | None, name: str = "INSIGHTS_AS_OF") -> str | None:
+    """A YYYY-MM-DD date, or None (blank) for 'the day after the latest data'."""
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError as exc:
+        raise SettingsError(f"{name}={value!r} is not a date in YYYY-MM-DD form") from exc
+
+
+def parse_horizon(value: str | int | None, name: str = "INSIGHTS_CHURN_HORIZON_DAYS") -> int:
+    if value is None or str(value).strip() == "":
+        return DEFAULT_CHURN_HORIZON_DAYS
+    try:
+        days = int(str(value).strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name}={value!r} is not a whole number of days") from exc
+    if not 7 <= days <= 730:
+        raise SettingsError(f"{name}={days} is outside the supported 7..730 days")
+    return days
+
+
+def from_env(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    return Settings(
+        landing_dir=Path(env.get("INSIGHTS_LANDING_DIR") or DEFAULT_DATA_DIR / "landing").resolve(),
+        warehouse_path=Path(
+            env.get("INSIGHTS_WAREHOUSE_PATH") or DEFAULT_DATA_DIR / "warehouse.duckdb"
+        ).resolve(),
+        as_of=parse_as_of(env.get("INSIGHTS_AS_OF")),
+        churn_horizon_days=parse_horizon(env.get("INSIGHTS_CHURN_HORIZON_DAYS")),
+    )

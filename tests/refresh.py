@@ -1,0 +1,55 @@
+"""Run the real refresh job against temporary folders and read what it wrote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from dagster import DagsterInstance, ExecuteInProcessResult
+
+from orchestration.settings import Settings
+
+
+@dataclass
+class RefreshedWarehouse:
+    landing_dir: Path
+    warehouse_path: Path
+    result: ExecuteInProcessResult
+    truth_dir: Path | None = None
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        return query(self.warehouse_path, sql, params)
+
+
+def refresh(
+    landing_dir: Path,
+    warehouse_path: Path,
+    as_of: str | None = None,
+    churn_horizon_days: int = 90,
+    truth_dir: Path | None = None,
+    raise_on_error: bool = True,
+) -> RefreshedWarehouse:
+    from orchestration.definitions import build_definitions
+    from orchestration.defs.automation import REFRESH_JOB_NAME
+
+    settings = Settings(
+        landing_dir=Path(landing_dir),
+        warehouse_path=Path(warehouse_path),
+        as_of=as_of,
+        churn_horizon_days=churn_horizon_days,
+    )
+    job = build_definitions(settings).resolve_job_def(REFRESH_JOB_NAME)
+    result = job.execute_in_process(
+        instance=DagsterInstance.ephemeral(), raise_on_error=raise_on_error
+    )
+    return RefreshedWarehouse(Path(landing_dir), Path(warehouse_path), result, truth_dir)
+
+
+def query(warehouse_path: Path, sql: str, params: list | None = None) -> pd.DataFrame:
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        return con.execute(sql, params or []).df()
+    finally:
+        con.close()

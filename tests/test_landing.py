@@ -1,0 +1,203 @@
+"""The raw loader: file discovery, mapping, parser rejects with line numbers, clear errors."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.landing import LandingError, load_entity
+from ingest.mapping import load_mapping, parse_mapping
+
+
+def _load(landing: Path, entity: str, mapping: dict | None = None):
+    con = duckdb.connect()
+    parsed = parse_mapping(mapping, None) if mapping is not None else load_mapping(landing)
+    report = load_entity(con, landing, parsed, entity)
+    return con, report
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def test_ragged_and_badly_encoded_lines_are_rejected_with_their_line_numbers(
+    landing_dir: Path,
+) -> None:
+    (landing_dir / "orders.csv").write_bytes(
+        b"order_id,customer_id,ordered_at,amount,status\n"
+        b"o1,c1,2024-01-01,10.5,completed\n"  # line 2
+        b"o2,c1,2024-01-03\n"  # line 3: too few columns
+        b"o3,c2,2024-02-01,7,completed\n"  # line 4
+        b"o4,c2,2024-02-01,7,completed,extra\n"  # line 5: too many columns
+        b"o5,caf\xe9,2024-02-02,7,completed\n"  # line 6: not UTF-8
+        b"o6,c3,2024-02-03,9,completed\n"  # line 7
+    )
+    con, report = _load(landing_dir, "orders")
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (6, 3, 3)
+    assert _rows(con, "select order_id, _source_row from raw.orders order by 2") == [
+        ("o1", 2),
+        ("o3", 4),
+        ("o6", 7),
+    ]
+    rejects = _rows(con, "select _source_row, error_type from raw.orders_rejects order by 1")
+    assert rejects == [
+        (3, "MISSING COLUMNS"),
+        (5, "TOO MANY COLUMNS"),
+        (6, "INVALID ENCODING"),
+    ]
+
+
+def test_latin1_file_reads_with_the_mapped_encoding(landing_dir: Path) -> None:
+    (landing_dir / "customers.csv").write_bytes(
+        "customer_id,country\nc1,Sévres\n".encode("latin-1")
+    )
+    con, report = _load(landing_dir, "customers", {"customers": {"encoding": "latin-1"}})
+    assert report.rows_rejected == 0
+    assert _rows(con, "select country from raw.customers") == [("Sévres",)]
+
+
+def test_mapping_renames_columns_and_normalises_dates_decimals_and_statuses(
+    landing_dir: Path,
+) -> None:
+    (landing_dir / "export.csv").write_text(
+        "Kunde;Datum;Betrag;Zustand;Stueck\n"
+        "A;31/01/2024;1.234,50;Storniert;2\n"
+        "B;not a date;12,00;ok;1\n"
+    )
+    mapping = {
+        "orders": {
+            "files": "export.csv",
+            "delimiter": ";",
+            "date_format": "%d/%m/%Y",
+            "decimal_separator": ",",
+            "columns": {
+                "customer_id": "kunde",  # header matching ignores case
+                "ordered_at": "Datum",
+                "amount": "Betrag",
+                "status": "Zustand",
+            },
+            "status_values": {"storniert": "cancelled", "OK": "completed"},
+        }
+    }
+    con, report = _load(landing_dir, "orders", mapping)
+    assert report.ignored_columns == ["Stueck"]
+    assert report.derived_order_id
+    rows = _rows(con, "select customer_id, ordered_at, amount, status from raw.orders order by 1")
+    # A date that does not match the format is kept as written, so staging quarantines it.
+    assert rows == [
+        ("A", "2024-01-31 00:00:00", "1234.50", "cancelled"),
+        ("B", "not a date", "12.00", "completed"),
+    ]
+
+
+def test_derived_order_ids_keep_repeat_purchases_apart_and_ignore_row_order(
+    landing_dir: Path,
+) -> None:
+    header = "customer,date,value\n"
+    lines = ["A,2024-01-01,5\n", "A,2024-01-01,5\n", "B,2024-01-02,7\n"]
+    mapping = {
+        "orders": {
+            "files": "t.csv",
+            "columns": {"customer_id": "customer", "ordered_at": "date", "amount": "value"},
+        }
+    }
+    (landing_dir / "t.csv").write_text(header + "".join(lines))
+    con, _ = _load(landing_dir, "orders", mapping)
+    first = sorted(_rows(con, "select order_id, customer_id from raw.orders"))
+    (landing_dir / "t.csv").write_text(header + "".join(reversed(lines)))
+    con, _ = _load(landing_dir, "orders", mapping)
+    second = sorted(_rows(con, "select order_id, customer_id from raw.orders"))
+    assert first == second
+    assert len({order_id for order_id, _ in first}) == 3
+
+
+def test_parquet_files_keep_types_and_row_numbers(landing_dir: Path) -> None:
+    con = duckdb.connect()
+    con.execute(
+        "copy (select 'c' || i as customer_id, "
+        "timestamp '2024-01-01' + to_days(cast(i as integer)) as occurred_at, "
+        "'login' as event_type from range(3) t(i)) "
+        f"to '{landing_dir / 'events.parquet'}' (format parquet)"
+    )
+    con, report = _load(landing_dir, "events")
+    assert report.file_format == "parquet"
+    assert report.missing_optional_columns == ["properties"]
+    assert _rows(con, "select customer_id, _source_row from raw.events order by 2") == [
+        ("c0", 1),
+        ("c1", 2),
+        ("c2", 3),
+    ]
+
+
+def test_several_files_of_one_entity_are_loaded_together(landing_dir: Path) -> None:
+    (landing_dir / "events").mkdir()
+    for day in ("2024-01-01", "2024-01-02"):
+        (landing_dir / "events" / f"{day}.csv").write_text(
+            f"customer_id,occurred_at,event_type\nc1,{day},login\n"
+        )
+    con, report = _load(landing_dir, "events")
+    assert len(report.files) == 2
+    assert _rows(con, "select _source_file, _source_row from raw.events order by 1") == [
+        ("2024-01-01.csv", 2),
+        ("2024-01-02.csv", 2),
+    ]
+
+
+def test_empty_and_header_only_files_load_zero_rows(landing_dir: Path) -> None:
+    (landing_dir / "customers.csv").write_text("")
+    (landing_dir / "events.csv").write_text("customer_id,occurred_at,event_type\n")
+    con, customers = _load(landing_dir, "customers")
+    assert customers.rows_read == 0
+    assert customers.notes
+    con, events = _load(landing_dir, "events")
+    assert events.rows_read == 0
+    assert _rows(con, "select count(*) from raw.events") == [(0,)]
+
+
+def test_absent_optional_entity_gives_an_empty_contract_table(landing_dir: Path) -> None:
+    con, report = _load(landing_dir, "order_items")
+    assert not report.present
+    columns = [r[0] for r in _rows(con, "describe raw.order_items")]
+    assert columns[:5] == ["order_id", "product_id", "category", "quantity", "unit_price"]
+    assert _rows(con, "select count(*) from raw.order_items_rejects") == [(0,)]
+
+
+def test_missing_orders_file_names_the_folder_and_the_mapping_key(landing_dir: Path) -> None:
+    with pytest.raises(LandingError) as excinfo:
+        _load(landing_dir, "orders")
+    message = str(excinfo.value)
+    assert str(landing_dir) in message
+    assert "orders.csv" in message
+    assert "`orders.files`" in message
+
+
+def test_missing_required_column_names_file_column_and_mapping_key(landing_dir: Path) -> None:
+    (landing_dir / "orders.csv").write_text(
+        "order_id,customer,ordered_at,amount\no1,c1,2024-01-01,3\n"
+    )
+    with pytest.raises(LandingError) as excinfo:
+        _load(landing_dir, "orders")
+    message = str(excinfo.value)
+    assert "orders.csv" in message
+    assert "'customer_id'" in message
+    assert "`orders.columns.customer_id`" in message
+
+
+def test_mapped_file_that_does_not_exist_is_an_error(landing_dir: Path) -> None:
+    with pytest.raises(LandingError, match="no such file exists"):
+        _load(landing_dir, "orders", {"orders": {"files": "nope.csv"}})
+
+
+def test_mixed_formats_for_one_entity_are_refused(landing_dir: Path) -> None:
+    (landing_dir / "orders").mkdir()
+    (landing_dir / "orders" / "a.csv").write_text("customer_id,ordered_at,amount\nc,2024-01-01,1\n")
+    parquet = landing_dir / "orders" / "b.parquet"
+    duckdb.connect().execute(f"copy (select 'c' as customer_id) to '{parquet}' (format parquet)")
+    with pytest.raises(LandingError, match="mix CSV and Parquet"):
+        _load(landing_dir, "orders")
+
+
+def test_a_non_parquet_file_named_parquet_fails_with_the_file_name(landing_dir: Path) -> None:
+    (landing_dir / "orders.parquet").write_text("this is not parquet")
+    with pytest.raises(LandingError, match=r"orders\.parquet: not a readable Parquet file"):
+        _load(landing_dir, "orders")
