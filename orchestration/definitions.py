@@ -6,13 +6,14 @@ from orchestration.defs.automation import daily_refresh_job, daily_refresh_sched
 from orchestration.defs.dbt import dbt_models
 from orchestration.defs.landing import LANDING_FILES, RAW_ASSETS
 from orchestration.defs.resources import build_resources
+from orchestration.defs.segmentation import SEGMENTATION_ASSETS
 from orchestration.settings import Settings
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """The code location; tests pass explicit settings to point it at temporary folders."""
     return dg.Definitions(
-        assets=[*LANDING_FILES, *RAW_ASSETS, dbt_models],
+        assets=[*LANDING_FILES, *RAW_ASSETS, dbt_models, *SEGMENTATION_ASSETS],
         jobs=[daily_refresh_job],
         schedules=[daily_refresh_schedule],
         resources=build_resources(settings),

@@ -26,10 +26,8 @@ class Settings:
     warehouse_path: Path
     as_of: str | None
     churn_horizon_days: int
-
-    @property
-    def data_dir(self) -> Path:
-        return self.warehouse_path.parent
+    model_dir: Path = DEFAULT_DATA_DIR / "models"
+    report_dir: Path = DEFAULT_DATA_DIR / "reports"
 
 
 def parse_as_of(value: str | None, name: str = "INSIGHTS_AS_OF") -> str | None:
@@ -57,10 +55,14 @@ def parse_horizon(value: str | int | None, name: str = "INSIGHTS_CHURN_HORIZON_D
 def from_env(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     return Settings(
-        landing_dir=Path(env.get("INSIGHTS_LANDING_DIR") or DEFAULT_DATA_DIR / "landing").resolve(),
-        warehouse_path=Path(
-            env.get("INSIGHTS_WAREHOUSE_PATH") or DEFAULT_DATA_DIR / "warehouse.duckdb"
-        ).resolve(),
+        landing_dir=_path(env, "INSIGHTS_LANDING_DIR", DEFAULT_DATA_DIR / "landing"),
+        warehouse_path=_path(env, "INSIGHTS_WAREHOUSE_PATH", DEFAULT_DATA_DIR / "warehouse.duckdb"),
         as_of=parse_as_of(env.get("INSIGHTS_AS_OF")),
         churn_horizon_days=parse_horizon(env.get("INSIGHTS_CHURN_HORIZON_DAYS")),
+        model_dir=_path(env, "INSIGHTS_MODEL_DIR", DEFAULT_DATA_DIR / "models"),
+        report_dir=_path(env, "INSIGHTS_REPORT_DIR", DEFAULT_DATA_DIR / "reports"),
     )
+
+
+def _path(env: os._Environ[str] | dict[str, str], name: str, default: Path) -> Path:
+    return Path(env.get(name) or default).resolve()

@@ -30,7 +30,11 @@ def refresh(
     churn_horizon_days: int = 90,
     truth_dir: Path | None = None,
     raise_on_error: bool = True,
+    run_config: dict | None = None,
+    model_dir: Path | None = None,
 ) -> RefreshedWarehouse:
+    """One run of the daily refresh job. Models and reports go beside the warehouse unless
+    `model_dir` is given (runs that share it share the model in use)."""
     from orchestration.definitions import build_definitions
     from orchestration.defs.automation import REFRESH_JOB_NAME
 
@@ -39,10 +43,12 @@ def refresh(
         warehouse_path=Path(warehouse_path),
         as_of=as_of,
         churn_horizon_days=churn_horizon_days,
+        model_dir=Path(model_dir or Path(warehouse_path).parent / "models"),
+        report_dir=Path(warehouse_path).parent / "reports",
     )
     job = build_definitions(settings).resolve_job_def(REFRESH_JOB_NAME)
     result = job.execute_in_process(
-        instance=DagsterInstance.ephemeral(), raise_on_error=raise_on_error
+        run_config=run_config, instance=DagsterInstance.ephemeral(), raise_on_error=raise_on_error
     )
     return RefreshedWarehouse(Path(landing_dir), Path(warehouse_path), result, truth_dir)
 

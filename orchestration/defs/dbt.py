@@ -63,9 +63,10 @@ translator = InsightsDbtTranslator(
 
 
 def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, Any]:
+    settings = insights.settings()
     return {
-        "as_of": insights.resolved_as_of(),
-        "churn_horizon_days": insights.resolved_horizon(),
+        "as_of": settings.as_of,
+        "churn_horizon_days": settings.churn_horizon_days,
         "warehouse_path": warehouse.database,
         "run_date": datetime.now(UTC).date().isoformat(),
     }

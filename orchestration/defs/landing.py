@@ -72,13 +72,14 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, insights: InsightsConfig, warehouse: DuckDBResource
     ) -> dg.MaterializeResult:
         try:
-            mapping = load_mapping(insights.landing_path)
+            landing_dir = insights.settings().landing_dir
+            mapping = load_mapping(landing_dir)
         except MappingError as exc:
             raise dg.Failure(description=str(exc)) from exc
         ensure_parent(warehouse.database)
         with warehouse.get_connection() as con:
             try:
-                report = load_entity(con, insights.landing_path, mapping, entity.name)
+                report = load_entity(con, landing_dir, mapping, entity.name)
             except LandingError as exc:
                 raise dg.Failure(description=str(exc)) from exc
             metadata = table_metadata(con, RAW_SCHEMA, entity.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -39,19 +40,28 @@ class InsightsConfig(dg.ConfigurableResource):
         ),
     )
 
-    @property
-    def landing_path(self) -> Path:
-        return Path(self.landing_dir).resolve() if self.landing_dir else from_env().landing_dir
+    model_dir: str = Field(
+        default="", description="Fitted models. Blank: INSIGHTS_MODEL_DIR or ./data/models."
+    )
+    report_dir: str = Field(
+        default="", description="HTML reports. Blank: INSIGHTS_REPORT_DIR or ./data/reports."
+    )
 
-    def resolved_as_of(self) -> str | None:
-        if self.as_of.strip():
-            return parse_as_of(self.as_of, name="as_of")
-        return from_env().as_of
-
-    def resolved_horizon(self) -> int:
-        if self.churn_horizon_days:
-            return parse_horizon(self.churn_horizon_days, name="churn_horizon_days")
-        return from_env().churn_horizon_days
+    def settings(self) -> Settings:
+        """These fields over the environment's settings (blank fields fall back)."""
+        env = from_env()
+        return replace(
+            env,
+            landing_dir=Path(self.landing_dir).resolve() if self.landing_dir else env.landing_dir,
+            as_of=parse_as_of(self.as_of, name="as_of") if self.as_of.strip() else env.as_of,
+            churn_horizon_days=(
+                parse_horizon(self.churn_horizon_days, name="churn_horizon_days")
+                if self.churn_horizon_days
+                else env.churn_horizon_days
+            ),
+            model_dir=Path(self.model_dir).resolve() if self.model_dir else env.model_dir,
+            report_dir=Path(self.report_dir).resolve() if self.report_dir else env.report_dir,
+        )
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
@@ -65,6 +75,8 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
             landing_dir=str(settings.landing_dir),
             as_of=settings.as_of or "",
             churn_horizon_days=settings.churn_horizon_days,
+            model_dir=str(settings.model_dir),
+            report_dir=str(settings.report_dir),
         )
         warehouse_path = settings.warehouse_path
     return {

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 
 
 def ensure_parent(database: str) -> None:
@@ -40,3 +41,52 @@ def table_metadata(
             )
         ),
     }
+
+
+def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Create or replace `schema.table` with the frame's rows."""
+    schema = table.split(".")[0]
+    con.execute(f"create schema if not exists {schema}")
+    con.register("_frame_to_write", frame)
+    try:
+        con.execute(f"create or replace table {table} as select * from _frame_to_write")
+    finally:
+        con.unregister("_frame_to_write")
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, key: str, value: object
+) -> None:
+    """Replace the rows of `table` whose `key` equals `value` with the frame (idempotent
+    history: re-running an as-of date replaces that date's rows). Creates the table if needed."""
+    schema = table.split(".")[0]
+    con.execute(f"create schema if not exists {schema}")
+    con.register("_frame_to_write", frame)
+    try:
+        con.execute("begin transaction")
+        con.execute(f"create table if not exists {table} as select * from _frame_to_write limit 0")
+        con.execute(f"delete from {table} where {key} = ?", [value])
+        con.execute(f"insert into {table} by name select * from _frame_to_write")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("_frame_to_write")
+
+
+def markdown_table(frame: pd.DataFrame, float_format: str = "{:,.3f}", max_rows: int = 30) -> str:
+    """A markdown table for asset metadata (Dagster renders it)."""
+    shown = frame.head(max_rows)
+    header = "| " + " | ".join(str(c) for c in shown.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in shown.columns) + " |"
+    lines = [header, rule]
+    for _, row in shown.iterrows():
+        cells = [
+            float_format.format(v) if isinstance(v, float) else str(v).replace("|", "/")
+            for v in row.tolist()
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    if len(frame) > max_rows:
+        lines.append(f"\n_{len(frame) - max_rows} more rows in the table_")
+    return "\n".join(lines)

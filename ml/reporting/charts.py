@@ -1,0 +1,72 @@
+"""Static charts as markdown images: Dagster's UI renders them in asset metadata."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; must precede pyplot
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+MAX_SCATTER_POINTS = 3000
+
+
+def markdown_image(figure: plt.Figure, alt: str) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(figure)
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return f"![{alt}](data:image/png;base64,{encoded})"
+
+
+def selection_chart(metrics: pd.DataFrame) -> str:
+    """Elbow (inertia) and silhouette per k, the chosen k marked."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    chosen = metrics.loc[metrics["chosen"], "k"]
+    left.plot(metrics["k"], metrics["inertia"], marker="o")
+    left.set(title="Elbow: inertia by k", xlabel="k", ylabel="inertia")
+    right.plot(metrics["k"], metrics["silhouette"], marker="o", color="tab:green")
+    right.set(title="Silhouette by k (sampled)", xlabel="k", ylabel="silhouette")
+    for axis in (left, right):
+        for k in chosen:
+            axis.axvline(k, color="tab:red", linestyle="--", linewidth=1, label=f"chosen k = {k}")
+        axis.grid(alpha=0.3)
+    right.legend(loc="best")
+    return markdown_image(figure, "k selection")
+
+
+def segment_scatter(assignments: pd.DataFrame, names: dict[int, str], seed: int = 0) -> str:
+    """PCA projection of customers coloured by segment (a sample for large populations)."""
+    sample = assignments
+    if len(sample) > MAX_SCATTER_POINTS:
+        sample = sample.sample(MAX_SCATTER_POINTS, random_state=seed)
+    figure, axis = plt.subplots(figsize=(7, 5))
+    for segment_id, group in sample.groupby("segment_id"):
+        axis.scatter(
+            group["pca_x"],
+            group["pca_y"],
+            s=6,
+            alpha=0.6,
+            label=f"{segment_id}: {names.get(segment_id, '')}",
+        )
+    axis.set(
+        title="Customers by segment (PCA of the model's features)", xlabel="PC 1", ylabel="PC 2"
+    )
+    axis.legend(fontsize=7, markerscale=2, loc="best")
+    axis.grid(alpha=0.3)
+    return markdown_image(figure, "segments in PCA space")
+
+
+def bar_chart(labels: list[str], values: list[float], title: str, xlabel: str) -> str:
+    figure, axis = plt.subplots(figsize=(7, 0.35 * len(labels) + 1))
+    positions = np.arange(len(labels))
+    axis.barh(positions, values)
+    axis.set_yticks(positions, labels)
+    axis.invert_yaxis()
+    axis.set(title=title, xlabel=xlabel)
+    axis.grid(alpha=0.3, axis="x")
+    return markdown_image(figure, title)
