@@ -54,13 +54,15 @@ def parse_horizon(value: str | int | None, name: str = "INSIGHTS_CHURN_HORIZON_D
 
 def from_env(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
+    warehouse = _path(env, "INSIGHTS_WAREHOUSE_PATH", DEFAULT_DATA_DIR / "warehouse.duckdb")
     return Settings(
         landing_dir=_path(env, "INSIGHTS_LANDING_DIR", DEFAULT_DATA_DIR / "landing"),
-        warehouse_path=_path(env, "INSIGHTS_WAREHOUSE_PATH", DEFAULT_DATA_DIR / "warehouse.duckdb"),
+        warehouse_path=warehouse,
         as_of=parse_as_of(env.get("INSIGHTS_AS_OF")),
         churn_horizon_days=parse_horizon(env.get("INSIGHTS_CHURN_HORIZON_DAYS")),
-        model_dir=_path(env, "INSIGHTS_MODEL_DIR", DEFAULT_DATA_DIR / "models"),
-        report_dir=_path(env, "INSIGHTS_REPORT_DIR", DEFAULT_DATA_DIR / "reports"),
+        # Models and reports belong to a warehouse: by default they sit beside it.
+        model_dir=_path(env, "INSIGHTS_MODEL_DIR", warehouse.parent / "models"),
+        report_dir=_path(env, "INSIGHTS_REPORT_DIR", warehouse.parent / "reports"),
     )
 
 

@@ -70,6 +70,10 @@ def test_rows_on_or_after_the_as_of_date_change_no_feature(baseline) -> None:
             pd.testing.assert_frame_equal(base.query(sql), changed.query(sql))
         else:
             pd.testing.assert_frame_equal(_frame(base, sql), _frame(changed, sql))
+    # Models trained and scores computed as of the date cannot see those rows either.
+    for table in ("churn_scores", "customer_segments"):
+        sql = f"select * from ml.{table}"
+        pd.testing.assert_frame_equal(_frame(base, sql), _frame(changed, sql))
 
 
 def test_training_snapshots_never_read_after_their_cutoff(baseline) -> None:

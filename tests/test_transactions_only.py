@@ -46,6 +46,15 @@ def test_transactions_export_with_mapping_runs_end_to_end(
     assert features[0] > 500
     assert features[1:6] == (False, 0, 0, 0, True)
     assert features[6] == exported  # every exported transaction is a completed order
+    # Segments and churn scores come from order behaviour alone.
+    segment_features = con.execute("select features from ml.segment_models").fetchone()[0]
+    assert "sessions" not in segment_features and "recency" in segment_features
+    churn_features = con.execute("select features from ml.churn_models").fetchone()[0]
+    assert "sessions_30d" not in churn_features and "recency_days" in churn_features
+    scored = con.execute(
+        "select count(*), count(churn_probability) from ml.churn_scores"
+    ).fetchone()
+    assert scored[0] == features[0] and scored[1] > 0
 
 
 def test_run_with_a_bad_as_of_gives_a_clear_error(

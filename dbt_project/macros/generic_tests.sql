@@ -21,3 +21,11 @@ select count(*) as row_count
 from {{ model }}
 having count(*) < {{ min_rows }}
 {% endtest %}
+
+{#- Fails for training rows whose label window reaches past the run's as-of date (leakage). -#}
+{% test label_window_within_as_of(model) %}
+select training.customer_id, training.cutoff_date, training.label_window_end
+from {{ model }} as training
+cross join {{ ref('int_run_context') }} as context
+where training.label_window_end > context.as_of_date
+{% endtest %}

@@ -70,3 +70,31 @@ def bar_chart(labels: list[str], values: list[float], title: str, xlabel: str) -
     axis.set(title=title, xlabel=xlabel)
     axis.grid(alpha=0.3, axis="x")
     return markdown_image(figure, title)
+
+
+def roc_chart(y: np.ndarray, probabilities: dict[str, np.ndarray], title: str) -> str:
+    """ROC curves of several scorers on the same validation rows."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    figure, axis = plt.subplots(figsize=(5.5, 5))
+    for name, probability in probabilities.items():
+        fpr, tpr, _ = roc_curve(y, probability)
+        axis.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, probability):.3f})")
+    axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    axis.set(title=title, xlabel="false positive rate", ylabel="true positive rate")
+    axis.legend(fontsize=8, loc="lower right")
+    axis.grid(alpha=0.3)
+    return markdown_image(figure, "ROC curves")
+
+
+def calibration_chart(table: pd.DataFrame, title: str) -> str:
+    """Observed churn rate against mean predicted probability per decile."""
+    figure, axis = plt.subplots(figsize=(5.5, 5))
+    axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="perfect")
+    axis.plot(table["mean_predicted"], table["observed_rate"], marker="o", label="model")
+    axis.set(title=title, xlabel="mean predicted probability", ylabel="observed churn rate")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1)
+    axis.legend(loc="upper left")
+    axis.grid(alpha=0.3)
+    return markdown_image(figure, "calibration")

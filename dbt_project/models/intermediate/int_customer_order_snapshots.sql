@@ -13,6 +13,7 @@ completed as (
         max(orders.ordered_at) as last_order_at,
         avg(orders.days_since_previous_order) as avg_days_between_orders,
         median(orders.days_since_previous_order) as median_days_between_orders,
+        stddev_samp(orders.days_since_previous_order) as stddev_days_between_orders,
         {% for days in [30, 90, 365] -%}
         count(*) filter (
             where orders.ordered_at >= population.cutoff_date - {{ days }}
@@ -58,6 +59,13 @@ select
     population.cutoff_date - cast(completed.last_order_at as date) as recency_days,
     round(completed.avg_days_between_orders, 2) as avg_days_between_orders,
     round(completed.median_days_between_orders, 2) as median_days_between_orders,
+    round(completed.stddev_days_between_orders, 2) as stddev_days_between_orders,
+    -- Days since the last order in units of the customer's usual gap (1 = right on cycle).
+    round(
+        (population.cutoff_date - cast(completed.last_order_at as date))
+        / nullif(completed.median_days_between_orders, 0),
+        3
+    ) as recency_vs_usual_gap,
     {% for days in [30, 90, 365] -%}
     coalesce(completed.orders_last_{{ days }}d, 0) as orders_last_{{ days }}d,
     round(coalesce(completed.revenue_last_{{ days }}d, 0), 2) as revenue_last_{{ days }}d,

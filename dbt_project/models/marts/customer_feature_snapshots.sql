@@ -42,6 +42,8 @@ select
     orders.recency_days,
     orders.avg_days_between_orders,
     orders.median_days_between_orders,
+    orders.stddev_days_between_orders,
+    orders.recency_vs_usual_gap,
     orders.orders_last_30d,
     orders.orders_last_90d,
     orders.orders_last_365d,

@@ -1,0 +1,71 @@
+"""Everything the daily scoring needs, fitted together and persisted as one object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ml.prediction.btyd_features import add_btyd_features
+from ml.prediction.churn import is_active_buyer
+from ml.prediction.drivers import churn_drivers
+from ml.prediction.next_purchase import next_purchase
+from ml.prediction.scorers import CalibratedScorer
+from ml.prediction.value import ValueModel, twelve_month_value
+
+
+@dataclass(frozen=True)
+class RiskTiers:
+    """Churn probability thresholds for active buyers: high >= high, medium >= medium, low
+    below. Customers without orders are "no_orders"; buyers without an order in the active
+    window have already churned: "lost"."""
+
+    medium: float = 0.3
+    high: float = 0.6
+
+    def tier(self, probability: np.ndarray, frequency: np.ndarray) -> np.ndarray:
+        p = np.asarray(probability, dtype=float)
+        tiers = np.where(p >= self.high, "high", np.where(p >= self.medium, "medium", "low"))
+        inactive = np.where(np.asarray(frequency) > 0, "lost", "no_orders")
+        return np.where(np.isnan(p), inactive, tiers)
+
+
+@dataclass
+class PredictionModel:
+    churn: CalibratedScorer
+    value: ValueModel
+    typical: pd.Series  # medians of the training rows, for drivers
+    horizon_days: int
+    tiers: RiskTiers
+    active_window_days: int = 365
+
+    def score(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Per current customer (customer_features rows): churn probability and tier, drivers,
+        predicted orders/revenue, 12-month value, next order date and overdue flag."""
+        frame = add_btyd_features(features, self.horizon_days, cutoff_column="as_of_date")
+        buyers = is_active_buyer(frame, self.active_window_days)
+        probability = np.full(len(frame), np.nan)
+        if buyers.any():
+            probability[buyers.to_numpy()] = self.churn.predict_proba(frame[buyers])
+        value = self.value.predict(frame)
+        drivers = pd.DataFrame(
+            index=frame.index, columns=["driver_1", "driver_2", "driver_3"], dtype=object
+        )
+        if buyers.any():
+            drivers.loc[buyers] = churn_drivers(self.churn, frame[buyers], self.typical).to_numpy()
+        result = pd.DataFrame(
+            {
+                "customer_id": frame["customer_id"],
+                "churn_probability": np.round(probability, 4),
+                "risk_tier": self.tiers.tier(probability, frame["frequency"].to_numpy()),
+            },
+            index=frame.index,
+        )
+        result = result.join(drivers)
+        result["predicted_orders"] = value["predicted_orders"].round(3)
+        result["predicted_revenue"] = value["predicted_revenue"].round(2)
+        result["value_12m"] = np.round(
+            twelve_month_value(value["predicted_revenue"], probability, self.horizon_days), 2
+        )
+        return result.join(next_purchase(frame))

@@ -1,0 +1,399 @@
+"""Prediction assets: the churn/value model (trained weekly, gated) and daily scores.
+
+The ML lives in `ml.prediction`; these assets read the marts, call it, write results to the
+warehouse's `ml` schema and show metrics, ROC/calibration plots and importances in the UI.
+"""
+
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from ml.model_store import ModelStore
+from ml.prediction.churn import ChurnConfig
+from ml.prediction.dataset import InsufficientDataError
+from ml.prediction.model import PredictionModel, RiskTiers
+from ml.prediction.training import PredictionTrainingResult, train_prediction
+from ml.reporting.charts import bar_chart, calibration_chart, roc_chart
+from orchestration.defs.landing import OWNERS
+from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
+from orchestration.defs.segmentation import FEATURES, as_of_of, read_features
+from orchestration.defs.warehouse import markdown_table, replace_rows, table_metadata, write_table
+
+MODEL_KIND = "churn"
+GROUP = "prediction"
+TRAINING_SET = dg.AssetKey(["marts", "churn_training_set"])
+CHURN_MODEL = dg.AssetKey(["ml", "churn_model"])
+CHURN_SCORES = dg.AssetKey(["ml", "churn_scores"])
+
+
+class ChurnModelConfig(dg.Config):
+    """Churn/value model settings, editable in the launchpad."""
+
+    retrain: bool = Field(default=False, description="Train now, even if the model is recent.")
+    refit_every_days: int = Field(default=7, description="Train again when the model is this old.")
+    promotion_margin: float = Field(
+        default=0.02,
+        description="A new model replaces the current one unless its validation AUC is more "
+        "than this below the current model's on the same validation rows.",
+    )
+    active_window_days: int = Field(
+        default=365, description="Churn is predicted for buyers with an order in this window."
+    )
+    max_rows_per_cutoff: int = Field(
+        default=200_000, description="Training rows sampled per cutoff (large customer bases)."
+    )
+    medium_risk_threshold: float = Field(default=0.3, description="Probability for medium risk.")
+    high_risk_threshold: float = Field(default=0.6, description="Probability for high risk.")
+
+
+def _current(store: ModelStore) -> tuple[str, PredictionModel, dict] | None:
+    loaded = store.load_current(MODEL_KIND)
+    if loaded is None:
+        return None
+    version, model = loaded
+    return version, model, store.metadata(MODEL_KIND, version)
+
+
+def _training_decision(
+    current: tuple[str, PredictionModel, dict] | None,
+    as_of: date,
+    config: ChurnModelConfig,
+    horizon: int,
+) -> tuple[bool, str]:
+    if config.retrain:
+        return True, "retrain requested in run config"
+    if current is None:
+        return True, "no model yet"
+    metadata = current[2]
+    if metadata.get("horizon_days") != horizon:
+        return True, f"churn horizon changed ({metadata.get('horizon_days')} -> {horizon} days)"
+    trained = date.fromisoformat(metadata["trained_as_of"])
+    age = (as_of - trained).days
+    if age < 0:
+        return True, f"model was trained as of {trained}, after this as-of date"
+    if age >= config.refit_every_days:
+        return True, f"model is {age} days old (train every {config.refit_every_days})"
+    return False, f"current model is {age} days old (train every {config.refit_every_days})"
+
+
+def _gate(result: PredictionTrainingResult, margin: float) -> tuple[bool, str]:
+    """Use the new model only if it ranks at least as well as recency and is not worse than the
+    current model by more than the margin (both on the newest validation cutoff)."""
+    candidate = result.selected_auc
+    recency = result.churn.auc("recency")
+    metrics = result.churn.metrics
+    reasons = []
+    if candidate < recency:
+        reasons.append(f"AUC {candidate:.3f} is below the recency baseline's {recency:.3f}")
+    if "current_model" in set(metrics["scorer"]):
+        current = result.churn.auc("current_model")
+        if candidate < current - margin:
+            reasons.append(
+                f"AUC {candidate:.3f} is more than {margin} below the current model's {current:.3f}"
+            )
+    if reasons:
+        return False, "new model rejected: " + "; ".join(reasons)
+    return True, f"new model accepted: AUC {candidate:.3f} vs recency baseline {recency:.3f}"
+
+
+@dg.asset(
+    key=CHURN_MODEL,
+    deps=[TRAINING_SET, FEATURES],
+    group_name=GROUP,
+    kinds={"sklearn", "duckdb"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Churn (calibrated gradient boosting) and value (Poisson gradient boosting) models, "
+        "trained weekly on point-in-time snapshots and validated on the newest complete cutoff "
+        "against recency, RFM and BG/NBD baselines. A new model replaces the current one only "
+        "through the promotion gate. Writes ml.churn_model_metrics, ml.churn_calibration, "
+        "ml.churn_feature_importance, ml.value_model_metrics, ml.churn_fairness, ml.churn_models."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "model_in_use_beats_recency",
+            asset=CHURN_MODEL,
+            blocking=True,
+            description=(
+                "The model that will score customers ranks churners at least as well as sorting "
+                "by recency on its validation cutoff; a rejected new model is explained here."
+            ),
+        )
+    ],
+)
+def churn_model(
+    context: dg.AssetExecutionContext,
+    config: ChurnModelConfig,
+    insights: InsightsConfig,
+    warehouse: DuckDBResource,
+):
+    settings = insights.settings()
+    horizon = settings.churn_horizon_days
+    store = ModelStore(settings.model_dir)
+    with warehouse.get_connection() as con:
+        as_of = con.execute("select as_of_date from marts.run_context").fetchone()[0]
+    current = _current(store)
+    train, why = _training_decision(current, as_of, config, horizon)
+    context.log.info(f"Train: {train} ({why})")
+    gate_note = "no new model trained"
+    if train:
+        with warehouse.get_connection() as con:
+            # A fixed row order: the fits are deterministic only for identical inputs.
+            training_set = con.execute(
+                "select * from marts.churn_training_set order by cutoff_date, customer_id"
+            ).df()
+        try:
+            result = train_prediction(
+                training_set,
+                horizon,
+                ChurnConfig(
+                    active_window_days=config.active_window_days,
+                    max_rows_per_cutoff=config.max_rows_per_cutoff,
+                ),
+                current_churn=current[1].churn if current else None,
+                tiers=RiskTiers(config.medium_risk_threshold, config.high_risk_threshold),
+            )
+        except InsufficientDataError as exc:
+            raise dg.Failure(description=f"Churn model not trained: {exc}") from exc
+        promote, gate_note = _gate(result, config.promotion_margin)
+        version = f"churn-{as_of:%Y%m%d}-{_fingerprint(result)}"
+        _write_training_outputs(warehouse, result, version, as_of, promote, gate_note, horizon)
+        if promote or current is None:
+            metadata = _model_metadata(result, as_of, horizon, gate_note)
+            store.save(MODEL_KIND, version, result.model, metadata)
+            store.set_current(MODEL_KIND, version)
+        context.log.info(gate_note)
+        shown = result
+    else:
+        shown = None
+    version, _, metadata = _current(store)
+    in_use_auc, recency_auc = metadata["selected_auc"], metadata["recency_auc"]
+    yield dg.MaterializeResult(
+        metadata=_ui_metadata(version, metadata, shown, train, why, gate_note)
+    )
+    yield dg.AssetCheckResult(
+        check_name="model_in_use_beats_recency",
+        asset_key=CHURN_MODEL,
+        passed=bool(in_use_auc >= recency_auc),
+        metadata={
+            "model_in_use": version,
+            "validation_auc": in_use_auc,
+            "recency_baseline_auc": recency_auc,
+            "gate": gate_note,
+        },
+        description=f"{version}: AUC {in_use_auc:.3f} vs recency {recency_auc:.3f}. {gate_note}",
+    )
+
+
+def _fingerprint(result: PredictionTrainingResult) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(result.churn.metrics.round(10).to_csv(index=False).encode())
+    digest.update(result.value_metrics.round(10).to_csv(index=False).encode())
+    return digest.hexdigest()[:10]
+
+
+def _model_metadata(result: PredictionTrainingResult, as_of: date, horizon: int, gate: str) -> dict:
+    churn = result.churn
+    return {
+        "trained_as_of": as_of.isoformat(),
+        "horizon_days": horizon,
+        "selected_scorer": churn.selected,
+        "selection_note": churn.selection_note,
+        "selected_auc": result.selected_auc,
+        "recency_auc": churn.auc("recency"),
+        "split": churn.split.describe(),
+        "features": churn.features,
+        "training_rows": result.training_rows,
+        "gate": gate,
+    }
+
+
+def _write_training_outputs(
+    warehouse: DuckDBResource,
+    result: PredictionTrainingResult,
+    version: str,
+    as_of: date,
+    promoted: bool,
+    gate_note: str,
+    horizon: int,
+) -> None:
+    churn = result.churn
+    split = churn.split
+    common = {"model_version": version, "trained_as_of": as_of}
+    metrics = churn.metrics.assign(
+        **common,
+        validation_cutoff=split.validation,
+        calibration_cutoff=split.calibration,
+        training_cutoffs=", ".join(str(c.date()) for c in split.training),
+        horizon_days=horizon,
+    )
+    registry = pd.DataFrame(
+        [
+            {
+                **common,
+                "horizon_days": horizon,
+                "selected_scorer": churn.selected,
+                "selection_note": churn.selection_note,
+                "validation_auc": result.selected_auc,
+                "recency_auc": churn.auc("recency"),
+                "promoted": promoted,
+                "gate": gate_note,
+                "split": split.describe(),
+                "features": ", ".join(churn.features),
+                "training_rows": result.training_rows,
+            }
+        ]
+    )
+    tables = {
+        "ml.churn_model_metrics": metrics,
+        "ml.churn_calibration": churn.calibration.assign(**common),
+        "ml.value_model_metrics": result.value_metrics.assign(**common),
+        "ml.churn_fairness": result.fairness.assign(**common),
+        "ml.churn_models": registry,
+    }
+    if churn.importance is not None:
+        tables["ml.churn_feature_importance"] = churn.importance.assign(**common)
+    with warehouse.get_connection() as con:
+        for table, frame in tables.items():
+            replace_rows(con, table, frame, "model_version", version)
+
+
+def _ui_metadata(
+    version: str,
+    metadata: dict,
+    result: PredictionTrainingResult | None,
+    trained: bool,
+    why: str,
+    gate: str,
+) -> dict:
+    out: dict[str, object] = {
+        "model_in_use": version,
+        "trained_this_run": trained,
+        "training_decision": why,
+        "gate": gate,
+        "selected_scorer": metadata["selected_scorer"],
+        "selection_note": metadata["selection_note"],
+        "validation_auc": float(metadata["selected_auc"]),
+        "recency_baseline_auc": float(metadata["recency_auc"]),
+        "time_split": metadata["split"],
+    }
+    if result is None:
+        return out
+    churn = result.churn
+    y = churn.validation_rows["churned_actual"].to_numpy()
+    metrics = churn.metrics[["scorer", "roc_auc", "pr_auc", "top_decile_lift", "brier", "selected"]]
+    out["metrics_vs_baselines"] = dg.MetadataValue.md(markdown_table(metrics))
+    out["roc_curves"] = dg.MetadataValue.md(
+        roc_chart(y, churn.validation_probabilities, "ROC on the newest validation cutoff")
+    )
+    selected_calibration = churn.calibration[churn.calibration["scorer"] == churn.selected]
+    out["calibration_plot"] = dg.MetadataValue.md(
+        calibration_chart(selected_calibration, f"Calibration of {churn.selected}")
+    )
+    out["calibration_by_decile"] = dg.MetadataValue.md(markdown_table(selected_calibration))
+    out["value_model"] = dg.MetadataValue.md(markdown_table(result.value_metrics))
+    if churn.importance is not None:
+        top = churn.importance.head(15)
+        out["feature_importance"] = dg.MetadataValue.md(
+            bar_chart(
+                top["feature"].tolist(),
+                top["auc_drop"].tolist(),
+                "Permutation importance",
+                "drop in validation ROC AUC",
+            )
+        )
+    flagged = (
+        result.fairness[result.fairness["flagged"]] if len(result.fairness) else result.fairness
+    )
+    out["fairness_flags"] = dg.MetadataValue.md(
+        markdown_table(
+            flagged[
+                ["attribute", "group_value", "rows", "roc_auc", "calibration_gap", "flag_reason"]
+            ]
+        )
+        if len(flagged)
+        else "No group differs from the whole by more than the margins."
+    )
+    out["fairness_flagged_groups"] = len(flagged)
+    return out
+
+
+@dg.asset(
+    key=CHURN_SCORES,
+    deps=[CHURN_MODEL, FEATURES],
+    group_name=GROUP,
+    kinds={"sklearn", "duckdb"},
+    owners=OWNERS,
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Daily scores for every current customer with the model in use: churn probability and "
+        "risk tier (active buyers; 'lost' after a year without orders, 'no_orders' for "
+        "sign-ups), the top 3 drivers in words, predicted orders and revenue in the horizon, "
+        "12-month value, expected next order date and overdue flag. Appends the as-of date to "
+        "ml.score_history (re-running a date replaces it)."
+    ),
+    check_specs=[dg.AssetCheckSpec("scores_valid", asset=CHURN_SCORES)],
+)
+def churn_scores(insights: InsightsConfig, warehouse: DuckDBResource):
+    store = ModelStore(insights.settings().model_dir)
+    current = _current(store)
+    if current is None:
+        raise dg.Failure("no churn model: materialise ml/churn_model first")
+    version, model, _ = current
+    features = read_features(warehouse)
+    as_of = as_of_of(features)
+    scores = model.score(features)
+    scores.insert(1, "as_of_date", as_of)
+    scores["model_version"] = version
+    history = scores[
+        [
+            "as_of_date",
+            "customer_id",
+            "churn_probability",
+            "risk_tier",
+            "predicted_orders",
+            "predicted_revenue",
+            "value_12m",
+            "model_version",
+        ]
+    ]
+    with warehouse.get_connection() as con:
+        write_table(con, "ml.churn_scores", scores)
+        replace_rows(con, "ml.score_history", history, "as_of_date", as_of)
+        metadata = table_metadata(con, "ml", "churn_scores")
+    tiers = (
+        scores["risk_tier"].value_counts().rename_axis("risk_tier").reset_index(name="customers")
+    )
+    riskiest = scores.nlargest(10, "churn_probability")[
+        ["customer_id", "churn_probability", "driver_1", "driver_2", "driver_3"]
+    ]
+    yield dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "model_version": version,
+            "risk_tiers": dg.MetadataValue.md(markdown_table(tiers)),
+            "highest_risk_customers": dg.MetadataValue.md(markdown_table(riskiest)),
+            "predicted_revenue_total": float(scores["predicted_revenue"].sum()),
+            "overdue_customers": int(scores["overdue"].sum()),
+        }
+    )
+    probability = scores["churn_probability"].dropna()
+    yield dg.AssetCheckResult(
+        check_name="scores_valid",
+        asset_key=CHURN_SCORES,
+        passed=bool(
+            probability.between(0, 1).all()
+            and scores["customer_id"].is_unique
+            and len(scores) == len(features)
+            and (scores["predicted_revenue"] >= 0).all()
+        ),
+        metadata={"customers": len(features), "scored": int(probability.size)},
+    )
+
+
+PREDICTION_ASSETS = [churn_model, churn_scores]

@@ -1,0 +1,154 @@
+"""Churn, value and next-purchase assets on the demo data, through Dagster."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from demo_data import generate, write_dataset
+from tests.refresh import RefreshedWarehouse, refresh
+
+
+def _materialization(result, key: str):
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == key:
+            return event.materialization.metadata
+    raise AssertionError(f"{key} was not materialised")
+
+
+def _metrics(warehouse: RefreshedWarehouse) -> pd.DataFrame:
+    return warehouse.query("select * from ml.churn_model_metrics").set_index("scorer")
+
+
+def test_churn_model_beats_every_baseline_on_the_newest_cutoff(demo_warehouse) -> None:
+    metrics = _metrics(demo_warehouse)
+    assert metrics.loc["gradient_boosting", "selected"]
+    model = metrics.loc["gradient_boosting"]
+    assert model["roc_auc"] >= 0.85
+    assert model["roc_auc"] >= metrics.loc["recency", "roc_auc"] + 0.03
+    assert model["top_decile_lift"] >= 2.5
+    for baseline in ("recency", "rfm_score", "bg_nbd"):
+        assert model["roc_auc"] > metrics.loc[baseline, "roc_auc"], baseline
+        assert model["brier"] < metrics.loc[baseline, "brier"], baseline
+
+
+def test_validation_is_time_based_and_never_trained_on(demo_warehouse) -> None:
+    metrics = demo_warehouse.query("select * from ml.churn_model_metrics")
+    cutoffs = demo_warehouse.query("select distinct cutoff_date from marts.churn_training_set")
+    newest = cutoffs["cutoff_date"].max()
+    assert (metrics["validation_cutoff"] == newest).all()
+    training = metrics["training_cutoffs"].iloc[0].split(", ")
+    assert str(newest.date()) not in training
+    assert str(metrics["calibration_cutoff"].iloc[0].date()) not in training
+
+
+def test_value_predictions_are_reported_against_actual_revenue(demo_warehouse) -> None:
+    value = demo_warehouse.query("select * from ml.value_model_metrics").set_index(
+        ["predictor", "target"]
+    )
+    model = value.loc[("value_model", "future_revenue")]
+    assert model["pearson"] > 0.6
+    assert model["spearman"] > value.loc[("run_rate_baseline", "future_revenue"), "spearman"]
+
+
+def test_every_customer_is_scored(demo_warehouse) -> None:
+    scores = demo_warehouse.query("select * from ml.churn_scores")
+    features = demo_warehouse.query("select * from marts.customer_features")
+    assert len(scores) == len(features) == 2000
+    assert scores["customer_id"].is_unique
+    assert set(scores["risk_tier"]) <= {"low", "medium", "high", "lost", "no_orders"}
+    active = features["frequency"].gt(0) & features["recency_days"].le(365)
+    merged = (
+        features[["customer_id", "frequency"]].assign(active=active).merge(scores, on="customer_id")
+    )
+    assert merged.loc[merged["active"], "churn_probability"].between(0, 1).all()
+    assert merged.loc[~merged["active"], "churn_probability"].isna().all()
+    assert (merged["predicted_revenue"] >= 0).all() and (merged["value_12m"] >= 0).all()
+    high = merged[merged["risk_tier"] == "high"]
+    assert high["driver_1"].notna().mean() > 0.9
+
+
+def test_edge_cases_one_order_and_no_orders(demo_warehouse) -> None:
+    joined = demo_warehouse.query(
+        "select s.*, f.frequency, f.recency_days from ml.churn_scores s "
+        "join marts.customer_features f using (customer_id)"
+    )
+    no_orders = joined[joined["frequency"] == 0]
+    assert len(no_orders) > 0
+    assert (no_orders["risk_tier"] == "no_orders").all()
+    assert no_orders["expected_next_order_date"].isna().all()
+    assert not no_orders["overdue"].any()
+    one = joined[(joined["frequency"] == 1) & (joined["recency_days"] <= 365)]
+    assert len(one) > 0
+    assert one["churn_probability"].notna().all()
+    assert one["expected_next_order_date"].isna().all()  # no rhythm from one order
+    assert not one["overdue"].any()
+
+
+def test_churn_metadata_shows_metrics_plots_and_importance(demo_warehouse) -> None:
+    metadata = _materialization(demo_warehouse.result, "ml/churn_model")
+    assert "gradient_boosting" in metadata["metrics_vs_baselines"].value
+    for key in ("roc_curves", "calibration_plot", "feature_importance"):
+        assert "data:image/png;base64," in metadata[key].value, key
+    assert metadata["fairness_flagged_groups"].value >= 0
+    checks = {c.check_name: c.passed for c in demo_warehouse.result.get_asset_check_evaluations()}
+    assert checks["model_in_use_beats_recency"]
+    assert checks["scores_valid"]
+    history = demo_warehouse.query("select count(*) as n from ml.score_history")
+    assert history["n"][0] == 2000
+
+
+def test_a_model_worse_than_recency_blocks_scoring(demo_warehouse, tmp_path: Path) -> None:
+    """The blocking check stops scores when the model in use ranks worse than recency."""
+    models = tmp_path / "models"
+    shutil.copytree(demo_warehouse.warehouse_path.parent / "models", models)
+    version = (models / "churn" / "current").read_text().strip()
+    meta_path = models / "churn" / f"{version}.json"
+    meta = json.loads(meta_path.read_text())
+    meta["selected_auc"] = meta["recency_auc"] - 0.1  # as if the model had degraded
+    meta_path.write_text(json.dumps(meta))
+    run = refresh(
+        demo_warehouse.landing_dir, tmp_path / "w.duckdb", model_dir=models, raise_on_error=False
+    )
+    checks = {c.check_name: c for c in run.result.get_asset_check_evaluations()}
+    assert not checks["model_in_use_beats_recency"].passed
+    materialised = {
+        e.asset_key.to_user_string() for e in run.result.get_asset_materialization_events()
+    }
+    assert "ml/churn_model" in materialised
+    assert "ml/churn_scores" not in materialised
+    assert "ml/customer_segments" in materialised  # other branches are not affected
+
+
+def test_as_of_before_most_history_fails_with_a_clear_message(tmp_path: Path) -> None:
+    written = write_dataset(
+        generate(n_customers=800, seed=3), tmp_path / "landing", tmp_path / "truth"
+    )
+    run = refresh(
+        written.landing_dir, tmp_path / "w.duckdb", as_of="2023-06-01", raise_on_error=False
+    )
+    assert not run.result.success
+    failures = [
+        e.step_failure_data.user_failure_data.description
+        for e in run.result.all_events
+        if e.is_step_failure and e.step_failure_data.user_failure_data
+    ]
+    assert any("Churn model not trained" in text and "cutoffs" in text for text in failures), (
+        failures
+    )
+    materialised = {
+        e.asset_key.to_user_string() for e in run.result.get_asset_materialization_events()
+    }
+    assert "ml/customer_segments" in materialised
+
+
+def test_scores_are_deterministic(demo_warehouse, tmp_path: Path) -> None:
+    again = refresh(demo_warehouse.landing_dir, tmp_path / "again.duckdb")
+    sql = "select * exclude (model_version) from ml.churn_scores order by customer_id"
+    pd.testing.assert_frame_equal(demo_warehouse.query(sql), again.query(sql))
+    assert np.array_equal(
+        demo_warehouse.query("select model_version from ml.churn_models")["model_version"],
+        again.query("select model_version from ml.churn_models")["model_version"],
+    )
