@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from ingest.contract import ENTITIES, Entity
+
+# Scalars are read with fetchall(): DuckDB 2.0 keeps a fetchone() result open, and an open
+# result blocks the next register() on the connection.
 from ingest.mapping import MAPPING_FILE_NAME, EntityMapping, LandingMapping
 
 RAW_SCHEMA = "raw"
@@ -37,6 +41,7 @@ class LoadReport:
     file_format: str | None = None
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_suppressed: int = 0  # rows of erased customers, dropped on purpose
     missing_optional_columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     derived_order_id: bool = False
@@ -44,11 +49,27 @@ class LoadReport:
 
     @property
     def rows_read(self) -> int:
-        return self.rows_loaded + self.rows_rejected
+        return self.rows_loaded + self.rows_rejected + self.rows_suppressed
 
     @property
     def present(self) -> bool:
         return bool(self.files)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """Erased customers as salted hashes (see privacy/suppression.py); rows that hash into
+    `customer_hashes` are never loaded. Orders of erased customers are remembered as hashes in
+    raw.suppressed_orders so their order lines can be dropped too."""
+
+    salt_hex: str
+    customer_hashes: frozenset[str]
+
+    def hash_sql(self, column: str) -> str:
+        return f"sha256('{self.salt_hex}' || trim(cast({column} as varchar)))"
+
+
+SUPPRESSED_ORDERS = f"{RAW_SCHEMA}.suppressed_orders"
 
 
 def resolve_files(landing_dir: Path, mapping: EntityMapping) -> list[Path]:
@@ -85,8 +106,12 @@ def load_entity(
     landing_dir: Path,
     mapping: LandingMapping,
     entity_name: str,
+    suppression: Suppression | None = None,
 ) -> LoadReport:
-    """(Re)build ``raw.<entity>`` and ``raw.<entity>_rejects`` from the landing files."""
+    """(Re)build ``raw.<entity>`` and ``raw.<entity>_rejects`` from the landing files.
+
+    With a suppression list, rows of erased customers are dropped (and counted); for
+    order_items that needs raw.suppressed_orders, which loading orders writes."""
     entity = ENTITIES[entity_name]
     entity_mapping = mapping[entity_name]
     report = LoadReport(entity=entity_name)
@@ -103,6 +128,7 @@ def load_entity(
             )
         _create_empty(con, entity)
         report.notes.append(f"no {entity_name} file in {landing_dir}: table left empty")
+        _write_load_log(con, entity, report)
         return report
 
     report.files = [str(f) for f in files]
@@ -115,7 +141,7 @@ def load_entity(
     if not scans:
         _create_empty(con, entity)
         report.notes.append("every file is empty: table left empty")
-        _create_rejects(con, entity, [])
+        _write_load_log(con, entity, report)
         return report
 
     present = _check_columns(scans, entity_mapping, report)
@@ -129,15 +155,19 @@ def load_entity(
         report.derived_order_id = True
         body = _with_derived_order_id(body)
     table = f"{RAW_SCHEMA}.{entity.raw_table}"
+    if suppression is not None:
+        body = _without_suppressed(con, body, entity, suppression, report)
     con.execute(f"create or replace table {table} as {body}")
-    report.rows_loaded = con.execute(f"select count(*) from {table}").fetchone()[0]
-    report.rows_rejected = _create_rejects(con, entity, scans)
+    report.rows_loaded = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    report.rows_rejected, suppressed_lines = _create_rejects(con, entity, scans, suppression)
+    report.rows_suppressed += suppressed_lines
     if report.rows_rejected:
         _renumber_around_rejects(con, entity)
     for scan in scans:
         con.execute(f"drop table if exists {scan.alias}")
     if report.rows_loaded + report.rows_rejected == 0:
         report.notes.append("files hold a header only: table left empty")
+    _write_load_log(con, entity, report)
     return report
 
 
@@ -276,6 +306,45 @@ def _mapped_select(
     return f"select {', '.join(expressions)} from {scan.alias}"
 
 
+def _without_suppressed(
+    con: duckdb.DuckDBPyConnection,
+    body: str,
+    entity: Entity,
+    suppression: Suppression,
+    report: LoadReport,
+) -> str:
+    """Materialise the mapped rows once, count and drop erased customers' rows."""
+    if entity.name == "orders" and not suppression.customer_hashes:
+        con.execute(f"create or replace table {SUPPRESSED_ORDERS} (order_hash varchar)")
+    if not suppression.customer_hashes:
+        return body
+    con.register(
+        "_suppressed_customers",
+        pd.DataFrame({"customer_hash": sorted(suppression.customer_hashes)}, dtype="string"),
+    )
+    con.execute(f"create or replace temp table _mapped as {body}")
+    if "customer_id" in entity.columns:
+        erased = (
+            f"{suppression.hash_sql('customer_id')} in "
+            "(select customer_hash from _suppressed_customers)"
+        )
+    elif entity.name == "order_items" and _table_exists(con, SUPPRESSED_ORDERS):
+        erased = (
+            f"{suppression.hash_sql('order_id')} in (select order_hash from {SUPPRESSED_ORDERS})"
+        )
+    else:
+        return "select * from _mapped"
+    if entity.name == "orders":
+        con.execute(
+            f"create or replace table {SUPPRESSED_ORDERS} as select distinct "
+            f"{suppression.hash_sql('order_id')} as order_hash from _mapped where {erased}"
+        )
+    report.rows_suppressed = con.execute(f"select count(*) from _mapped where {erased}").fetchall()[
+        0
+    ][0]
+    return f"select * from _mapped where not ({erased})"
+
+
 def _with_derived_order_id(body: str) -> str:
     """Files without an order id get one from customer, timestamp, amount and repeat count.
 
@@ -294,6 +363,26 @@ def _with_derived_order_id(body: str) -> str:
     """
 
 
+def _write_load_log(con: duckdb.DuckDBPyConnection, entity: Entity, report: LoadReport) -> None:
+    """raw.<entity>_load: one row with what this load read, kept, rejected and dropped, so
+    dbt can check that every row read is either staged or quarantined."""
+    con.execute(
+        f"""
+        create or replace table {RAW_SCHEMA}.{entity.raw_table}_load as
+        select ? as entity, ? as files, ? as rows_read, ? as rows_loaded,
+               ? as rows_rejected, ? as rows_suppressed, now() as loaded_at
+        """,
+        [
+            entity.name,
+            len(report.files),
+            report.rows_read,
+            report.rows_loaded,
+            report.rows_rejected,
+            report.rows_suppressed,
+        ],
+    )
+
+
 def _create_empty(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     columns = ", ".join(f"{c} varchar" for c in entity.columns)
     con.execute(
@@ -303,7 +392,13 @@ def _create_empty(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     _create_rejects(con, entity, [])
 
 
-def _create_rejects(con: duckdb.DuckDBPyConnection, entity: Entity, scans: list[_Scan]) -> int:
+def _create_rejects(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    scans: list[_Scan],
+    suppression: Suppression | None = None,
+) -> tuple[int, int]:
+    """(lines kept in raw.<entity>_rejects, lines dropped as an erased customer's)."""
     table = f"{RAW_SCHEMA}.{entity.raw_table}_rejects"
     parts = [
         # DuckDB writes one reject per missing column; a user counts lines.
@@ -321,12 +416,46 @@ def _create_rejects(con: duckdb.DuckDBPyConnection, entity: Entity, scans: list[
             f"raw_line varchar, error_type varchar, error_message varchar)"
         )
     else:
-        con.execute(f"create or replace table {table} as {' union all '.join(parts)}")
+        body = " union all ".join(parts)
+        total = con.execute(f"select count(*) from ({body})").fetchall()[0][0]
+        if suppression is not None and suppression.customer_hashes:
+            body = _rejects_without_suppressed(con, body, suppression)
+        con.execute(f"create or replace table {table} as {body}")
     for scan in scans:
         if scan.rejects_table:
             con.execute(f"drop table if exists {scan.rejects_table}")
             con.execute(f"drop table if exists {scan.rejects_table}_scan")
-    return con.execute(f"select count(*) from {table}").fetchone()[0]
+    kept = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    return kept, (total - kept) if parts else 0
+
+
+def _rejects_without_suppressed(
+    con: duckdb.DuckDBPyConnection, body: str, suppression: Suppression
+) -> str:
+    """A line the parser could not read is dropped when any of its fields is an erased
+    customer's id (or one of their order ids)."""
+    con.register(
+        "_suppressed_customers",
+        pd.DataFrame({"customer_hash": sorted(suppression.customer_hashes)}, dtype="string"),
+    )
+    orders = (
+        f" union all select order_hash from {SUPPRESSED_ORDERS}"
+        if _table_exists(con, SUPPRESSED_ORDERS)
+        else ""
+    )
+    field_hash = suppression.hash_sql("trim(field, '\"')")
+    return f"""
+        select * from ({body}) as rejects
+        where not list_has_any(
+            list_transform(
+                regexp_split_to_array(coalesce(raw_line, ''), '[,;|\t]'),
+                lambda field: {field_hash}
+            ),
+            (select coalesce(list(customer_hash), []) from (
+                select customer_hash from _suppressed_customers{orders}
+            ))
+        )
+    """
 
 
 def _renumber_around_rejects(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
@@ -353,6 +482,17 @@ def _renumber_around_rejects(con: duckdb.DuckDBPyConnection, entity: Entity) -> 
         ) as shift
         where t._source_file = shift._source_file and t._source_row = shift._source_row
         """
+    )
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
     )
 
 

@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--horizon", help="churn horizon days (default: INSIGHTS_CHURN_HORIZON_DAYS)")
     run.set_defaults(handler=_run)
 
+    forget = sub.add_parser(
+        "forget", help="right to erasure: remove customers from the next refresh on"
+    )
+    forget.add_argument("customer_ids", nargs="+", metavar="CUSTOMER_ID")
+    forget.set_defaults(handler=_forget)
+
     summary = sub.add_parser("summary", help="print row counts of the warehouse's output tables")
     summary.set_defaults(handler=_summary)
     return parser
@@ -150,6 +156,20 @@ def failure_messages(result) -> list[tuple[str, str]]:
                 description = event.step_failure_data.error.message.strip().splitlines()[-1]
             messages.append((event.step_key or "run", description or "failed"))
     return messages
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from privacy.suppression import SuppressionList
+
+    settings = from_env()
+    suppression = SuppressionList(settings.privacy_dir)
+    new = suppression.forget(args.customer_ids, source="insights forget")
+    print(
+        f"{len(new)} customer(s) added to the suppression list in {settings.privacy_dir} "
+        f"({len(args.customer_ids) - len(new)} already there). The next `insights run` removes "
+        "them from the warehouse, the serving database and every export; re-ingested rows stay out."
+    )
+    return 0
 
 
 def _summary(args: argparse.Namespace) -> int:

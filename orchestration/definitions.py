@@ -2,10 +2,12 @@
 
 import dagster as dg
 
-from orchestration.defs.automation import daily_refresh_job, daily_refresh_schedule
-from orchestration.defs.dbt import dbt_models
+from orchestration.defs.automation import JOBS, SCHEDULES, SENSORS
+from orchestration.defs.dbt import dbt_models, dbt_serving_models
 from orchestration.defs.landing import LANDING_FILES, RAW_ASSETS
 from orchestration.defs.prediction import PREDICTION_ASSETS
+from orchestration.defs.privacy import PRIVACY_ASSETS, PRIVACY_JOBS
+from orchestration.defs.publishing import PUBLISHING_ASSETS
 from orchestration.defs.resources import build_resources
 from orchestration.defs.segmentation import SEGMENTATION_ASSETS
 from orchestration.settings import Settings
@@ -14,9 +16,19 @@ from orchestration.settings import Settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """The code location; tests pass explicit settings to point it at temporary folders."""
     return dg.Definitions(
-        assets=[*LANDING_FILES, *RAW_ASSETS, dbt_models, *SEGMENTATION_ASSETS, *PREDICTION_ASSETS],
-        jobs=[daily_refresh_job],
-        schedules=[daily_refresh_schedule],
+        assets=[
+            *LANDING_FILES,
+            *RAW_ASSETS,
+            dbt_models,
+            *SEGMENTATION_ASSETS,
+            *PREDICTION_ASSETS,
+            *PRIVACY_ASSETS,
+            dbt_serving_models,
+            *PUBLISHING_ASSETS,
+        ],
+        jobs=[*JOBS, *PRIVACY_JOBS],
+        schedules=SCHEDULES,
+        sensors=SENSORS,
         resources=build_resources(settings),
         # Steps share one DuckDB file that allows a single writer process: run them in one
         # process, one after another; the pool serialises runs (see dagster.yaml).

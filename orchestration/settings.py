@@ -28,6 +28,9 @@ class Settings:
     churn_horizon_days: int
     model_dir: Path = DEFAULT_DATA_DIR / "models"
     report_dir: Path = DEFAULT_DATA_DIR / "reports"
+    serving_path: Path = DEFAULT_DATA_DIR / "serving.duckdb"
+    export_dir: Path = DEFAULT_DATA_DIR / "exports"
+    privacy_dir: Path = DEFAULT_DATA_DIR / "privacy"
 
 
 def parse_as_of(value: str | None, name: str = "INSIGHTS_AS_OF") -> str | None:
@@ -63,6 +66,9 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         # Models and reports belong to a warehouse: by default they sit beside it.
         model_dir=_path(env, "INSIGHTS_MODEL_DIR", warehouse.parent / "models"),
         report_dir=_path(env, "INSIGHTS_REPORT_DIR", warehouse.parent / "reports"),
+        serving_path=_path(env, "INSIGHTS_SERVING_PATH", warehouse.parent / "serving.duckdb"),
+        export_dir=_path(env, "INSIGHTS_EXPORT_DIR", warehouse.parent / "exports"),
+        privacy_dir=_path(env, "INSIGHTS_PRIVACY_DIR", warehouse.parent / "privacy"),
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 # Schemas whose tables are outputs (raw/staging/intermediate are plumbing).
-OUTPUT_SCHEMAS = ("marts", "quarantine", "ml")
+OUTPUT_SCHEMAS = ("marts", "quarantine", "ml", "analytics")
 
 
 def output_table_counts(warehouse_path: Path) -> list[tuple[str, int]]:

@@ -45,6 +45,9 @@ def refresh(
         churn_horizon_days=churn_horizon_days,
         model_dir=Path(model_dir or Path(warehouse_path).parent / "models"),
         report_dir=Path(warehouse_path).parent / "reports",
+        serving_path=Path(warehouse_path).parent / "serving.duckdb",
+        export_dir=Path(warehouse_path).parent / "exports",
+        privacy_dir=Path(warehouse_path).parent / "privacy",
     )
     job = build_definitions(settings).resolve_job_def(REFRESH_JOB_NAME)
     result = job.execute_in_process(

@@ -44,10 +44,16 @@ def test_lineage_runs_from_the_landing_file_to_the_feature_mart() -> None:
 def test_assets_are_grouped_by_layer() -> None:
     graph = defs.resolve_asset_graph()
     layers = {"landing", "raw", "staging", "intermediate", "marts", "quarantine", "reference"}
+    downstream = {
+        "ml": {"segmentation", "prediction", "recommendations"},
+        "privacy": {"privacy"},
+        "analytics": {"publishing"},
+        "publish": {"publishing"},
+    }
     for key in graph.get_all_asset_keys():
         group = graph.get(key).group_name
-        if key.path[0] == "ml":
-            assert group in {"segmentation", "prediction"}, key
+        if key.path[0] in downstream:
+            assert group in downstream[key.path[0]], key
         else:
             assert key.path[0] in layers and group == key.path[0], key
 

@@ -47,7 +47,6 @@ def segmentation_report(
                 mode="markers",
                 name=str(label),
                 marker={"size": 4, "opacity": 0.6},
-                text=group["customer_id"],
             )
         )
     scatter.update_layout(

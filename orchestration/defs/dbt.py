@@ -14,21 +14,48 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
+    DbtProject,
     dbt_assets,
 )
 from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.landing import OWNERS
-from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
+from orchestration.defs.resources import (
+    DAILY_FRESHNESS,
+    TRANSIENT_RETRY,
+    WAREHOUSE_POOL,
+    InsightsConfig,
+)
 from orchestration.defs.warehouse import table_metadata
 from orchestration.project import dbt_project
+from publishing.failpoints import failpoint
 
 # dbt folder (first level under models/) -> Dagster group.
-LAYER_GROUPS = {"staging", "intermediate", "marts", "quarantine"}
+LAYER_GROUPS = {
+    "staging": "staging",
+    "intermediate": "intermediate",
+    "marts": "marts",
+    "quarantine": "quarantine",
+    "serving": "publishing",
+}
+# The serving models read the ML tables, so they run as a second dbt step after the models.
+SERVING_SELECTION = "path:models/serving"
+
+
+# Feature marts and the BI tables: stale means the daily refresh is not running.
+FRESHNESS_WATCHED = {("marts", "customer_features"), ("analytics", "customer_360")}
 
 
 class InsightsDbtTranslator(DagsterDbtTranslator):
     """Asset keys are <schema>/<name>; groups follow the dbt folder (the layer)."""
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if tuple(spec.key.path) in FRESHNESS_WATCHED:
+            return spec.replace_attributes(freshness_policy=DAILY_FRESHNESS)
+        return spec
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
@@ -40,7 +67,7 @@ class InsightsDbtTranslator(DagsterDbtTranslator):
             return "reference"
         fqn = dbt_resource_props.get("fqn", [])
         if len(fqn) > 2 and fqn[1] in LAYER_GROUPS:
-            return fqn[1]
+            return LAYER_GROUPS[fqn[1]]
         return super().get_group_name(dbt_resource_props)
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
@@ -72,13 +99,7 @@ def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, A
     }
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
-)
-def dbt_models(
+def _build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     insights: InsightsConfig,
@@ -89,15 +110,57 @@ def dbt_models(
         context=context,
         raise_on_error=False,
     )
+    failpoint("dbt:started")
     # dbt holds the DuckDB write lock until it exits, so table metadata is read afterwards.
     events = list(invocation.stream())
     yield from _with_table_metadata(context, events, warehouse)
     if not invocation.is_successful():
+        error = str(invocation.get_error())
         raise dg.Failure(
             description="dbt build failed; see the failed models/tests above. Downstream "
             "assets were not run.",
-            metadata={"dbt_error": str(invocation.get_error())[:4000]},
+            metadata={"dbt_error": error[:4000]},
+            # Only a lock held by another process is worth retrying; a failed test is not.
+            allow_retries="Could not set lock" in error,
         )
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    exclude=SERVING_SELECTION,
+    pool=WAREHOUSE_POOL,
+    retry_policy=TRANSIENT_RETRY,
+)
+def dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    insights: InsightsConfig,
+    warehouse: DuckDBResource,
+) -> Iterator[Any]:
+    """Staging, quarantine, intermediate and marts models, seeds and their tests."""
+    yield from _build(context, dbt, insights, warehouse)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select=SERVING_SELECTION,
+    name="dbt_serving_models",
+    pool=WAREHOUSE_POOL,
+    retry_policy=TRANSIENT_RETRY,
+)
+def dbt_serving_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    insights: InsightsConfig,
+    warehouse: DuckDBResource,
+) -> Iterator[Any]:
+    """The analytics tables for BI (customer_360, segment_summary, ...), built from the marts
+    and the ML outputs; the publish asset copies them into the serving database."""
+    yield from _build(context, dbt, insights, warehouse)
 
 
 def _with_table_metadata(

@@ -10,8 +10,14 @@ from dagster_duckdb import DuckDBResource
 from ingest.contract import ENTITIES, Entity
 from ingest.landing import RAW_SCHEMA, LandingError, LoadReport, load_entity
 from ingest.mapping import MappingError, load_mapping
-from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
+from orchestration.defs.resources import (
+    DAILY_FRESHNESS,
+    TRANSIENT_RETRY,
+    WAREHOUSE_POOL,
+    InsightsConfig,
+)
 from orchestration.defs.warehouse import ensure_parent, table_metadata
+from privacy.suppression import SuppressionList
 
 OWNERS = ["team:data-engineering"]
 
@@ -42,6 +48,7 @@ def _load_report_metadata(report: LoadReport) -> dict[str, object]:
         "rows_read": report.rows_read,
         "rows_loaded": report.rows_loaded,
         "rows_rejected_by_parser": report.rows_rejected,
+        "rows_of_erased_customers_dropped": report.rows_suppressed,
         "files": dg.MetadataValue.md(
             "\n".join(f"- `{f}`" for f in report.files) or "_no file: table left empty_"
         ),
@@ -54,14 +61,21 @@ def _load_report_metadata(report: LoadReport) -> dict[str, object]:
 
 
 def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
+    deps = [landing_key(entity)]
+    if entity.name == "order_items":
+        # Erased customers' order lines are found through their orders, loaded first.
+        deps.append(dg.AssetKey([RAW_SCHEMA, "orders"]))
+
     @dg.asset(
         name=entity.name,
         key_prefix=RAW_SCHEMA,
-        deps=[landing_key(entity)],
+        deps=deps,
         group_name="raw",
         kinds={"duckdb"},
         owners=OWNERS,
         pool=WAREHOUSE_POOL,
+        retry_policy=TRANSIENT_RETRY,
+        freshness_policy=DAILY_FRESHNESS,
         description=(
             f"raw.{entity.name}: the {entity.name} landing rows mapped onto the contract, "
             f"untyped, with source file and line. Unparseable CSV lines go to "
@@ -72,16 +86,18 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, insights: InsightsConfig, warehouse: DuckDBResource
     ) -> dg.MaterializeResult:
         try:
-            landing_dir = insights.settings().landing_dir
+            settings = insights.settings()
+            landing_dir = settings.landing_dir
             mapping = load_mapping(landing_dir)
         except MappingError as exc:
-            raise dg.Failure(description=str(exc)) from exc
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
         ensure_parent(warehouse.database)
         with warehouse.get_connection() as con:
             try:
-                report = load_entity(con, landing_dir, mapping, entity.name)
+                suppression = SuppressionList(settings.privacy_dir).loader_filter()
+                report = load_entity(con, landing_dir, mapping, entity.name, suppression)
             except LandingError as exc:
-                raise dg.Failure(description=str(exc)) from exc
+                raise dg.Failure(description=str(exc), allow_retries=False) from exc
             metadata = table_metadata(con, RAW_SCHEMA, entity.name)
         for note in report.notes:
             context.log.info(note)

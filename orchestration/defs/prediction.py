@@ -158,7 +158,9 @@ def churn_model(
                 tiers=RiskTiers(config.medium_risk_threshold, config.high_risk_threshold),
             )
         except InsufficientDataError as exc:
-            raise dg.Failure(description=f"Churn model not trained: {exc}") from exc
+            raise dg.Failure(
+                description=f"Churn model not trained: {exc}", allow_retries=False
+            ) from exc
         promote, gate_note = _gate(result, config.promotion_margin)
         version = f"churn-{as_of:%Y%m%d}-{_fingerprint(result)}"
         _write_training_outputs(warehouse, result, version, as_of, promote, gate_note, horizon)
@@ -343,7 +345,7 @@ def churn_scores(insights: InsightsConfig, warehouse: DuckDBResource):
     store = ModelStore(insights.settings().model_dir)
     current = _current(store)
     if current is None:
-        raise dg.Failure("no churn model: materialise ml/churn_model first")
+        raise dg.Failure("no churn model: materialise ml/churn_model first", allow_retries=False)
     version, model, _ = current
     features = read_features(warehouse)
     as_of = as_of_of(features)
@@ -369,15 +371,16 @@ def churn_scores(insights: InsightsConfig, warehouse: DuckDBResource):
     tiers = (
         scores["risk_tier"].value_counts().rename_axis("risk_tier").reset_index(name="customers")
     )
+    # No customer ids in run metadata: the event log is not covered by erasure.
     riskiest = scores.nlargest(10, "churn_probability")[
-        ["customer_id", "churn_probability", "driver_1", "driver_2", "driver_3"]
+        ["churn_probability", "risk_tier", "driver_1", "driver_2", "driver_3"]
     ]
     yield dg.MaterializeResult(
         metadata={
             **metadata,
             "model_version": version,
             "risk_tiers": dg.MetadataValue.md(markdown_table(tiers)),
-            "highest_risk_customers": dg.MetadataValue.md(markdown_table(riskiest)),
+            "highest_risk_examples": dg.MetadataValue.md(markdown_table(riskiest)),
             "predicted_revenue_total": float(scores["predicted_revenue"].sum()),
             "overdue_customers": int(scores["overdue"].sum()),
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +17,20 @@ from orchestration.settings import Settings, from_env, parse_as_of, parse_horizo
 # Every asset that writes the warehouse file joins this pool. The shipped dagster.yaml limits it
 # to one run at a time, so concurrent launches queue instead of failing on DuckDB's file lock.
 WAREHOUSE_POOL = "duckdb_warehouse"
+
+# For steps that can fail transiently: the warehouse file still locked by a process that is
+# finishing (e.g. an orphaned dbt after a crash), a file still being written to the landing
+# folder, a busy disk. Deliberate failures (bad input, failed tests) raise
+# dg.Failure(allow_retries=False) and are not retried.
+# Raw inputs, feature marts and the BI tables must have been refreshed within a day (the daily
+# refresh plus slack); the UI marks them stale otherwise. Freshness policies need no sensor.
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
+)
+
+TRANSIENT_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 
 
 class InsightsConfig(dg.ConfigurableResource):
@@ -46,6 +61,17 @@ class InsightsConfig(dg.ConfigurableResource):
     report_dir: str = Field(
         default="", description="HTML reports. Blank: INSIGHTS_REPORT_DIR or ./data/reports."
     )
+    serving_path: str = Field(
+        default="",
+        description="BI serving database. Blank: INSIGHTS_SERVING_PATH or ./data/serving.duckdb",
+    )
+    export_dir: str = Field(
+        default="", description="Audience exports. Blank: INSIGHTS_EXPORT_DIR or ./data/exports."
+    )
+    privacy_dir: str = Field(
+        default="",
+        description="Erasure list and log. Blank: INSIGHTS_PRIVACY_DIR or ./data/privacy.",
+    )
 
     def settings(self) -> Settings:
         """These fields over the environment's settings (blank fields fall back)."""
@@ -61,6 +87,11 @@ class InsightsConfig(dg.ConfigurableResource):
             ),
             model_dir=Path(self.model_dir).resolve() if self.model_dir else env.model_dir,
             report_dir=Path(self.report_dir).resolve() if self.report_dir else env.report_dir,
+            serving_path=(
+                Path(self.serving_path).resolve() if self.serving_path else env.serving_path
+            ),
+            export_dir=Path(self.export_dir).resolve() if self.export_dir else env.export_dir,
+            privacy_dir=Path(self.privacy_dir).resolve() if self.privacy_dir else env.privacy_dir,
         )
 
 
@@ -77,6 +108,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
             churn_horizon_days=settings.churn_horizon_days,
             model_dir=str(settings.model_dir),
             report_dir=str(settings.report_dir),
+            serving_path=str(settings.serving_path),
+            export_dir=str(settings.export_dir),
+            privacy_dir=str(settings.privacy_dir),
         )
         warehouse_path = settings.warehouse_path
     return {

@@ -37,6 +37,8 @@ SEGMENT_MODEL = dg.AssetKey(["ml", "segment_model"])
 CUSTOMER_SEGMENTS = dg.AssetKey(["ml", "customer_segments"])
 SEGMENT_PROFILES = dg.AssetKey(["ml", "segment_profiles"])
 SEGMENT_MIGRATIONS = dg.AssetKey(["ml", "segment_migrations"])
+# Migrations are counted after erased customers left the history (orchestration/defs/privacy.py).
+ERASED_HISTORY = dg.AssetKey(["privacy", "erased_history"])
 
 
 class SegmentModelConfig(dg.Config):
@@ -80,7 +82,10 @@ def read_features(warehouse: DuckDBResource) -> pd.DataFrame:
     with warehouse.get_connection() as con:
         features = con.execute("select * from marts.customer_features order by customer_id").df()
     if features.empty:
-        raise dg.Failure("marts.customer_features is empty: there are no customers to segment")
+        raise dg.Failure(
+            "marts.customer_features is empty: there are no customers to segment",
+            allow_retries=False,
+        )
     return features
 
 
@@ -249,7 +254,9 @@ def customer_segments(
     store = ModelStore(insights.settings().model_dir)
     current = load_current_model(store)
     if current is None:
-        raise dg.Failure("no segmentation model: materialise ml/segment_model first")
+        raise dg.Failure(
+            "no segmentation model: materialise ml/segment_model first", allow_retries=False
+        )
     version, model, _ = current
     features = read_features(warehouse)
     as_of = as_of_of(features)
@@ -401,7 +408,7 @@ def segment_profiles_asset(
 
 @dg.asset(
     key=SEGMENT_MIGRATIONS,
-    deps=[CUSTOMER_SEGMENTS],
+    deps=[CUSTOMER_SEGMENTS, ERASED_HISTORY],
     group_name=GROUP,
     kinds={"duckdb"},
     owners=OWNERS,

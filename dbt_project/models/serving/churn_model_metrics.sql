@@ -1,0 +1,18 @@
+-- Validation metrics of every churn model version and its baselines.
+select
+    model_version,
+    trained_as_of,
+    scorer,
+    description,
+    selected,
+    roc_auc,
+    pr_auc,
+    top_decile_lift,
+    brier,
+    base_rate,
+    rows,
+    validation_cutoff,
+    calibration_cutoff,
+    training_cutoffs,
+    horizon_days
+from {{ source('ml', 'churn_model_metrics') }}

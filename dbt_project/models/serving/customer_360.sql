@@ -1,0 +1,66 @@
+-- One row per customer: profile, RFM, engagement summary, segment, churn risk and drivers,
+-- predicted value and next order. No e-mail or other direct identifier (PII stays in the
+-- warehouse).
+with features as (
+    select * from {{ ref('customer_features') }}
+),
+
+segments as (
+    select * from {{ source('ml', 'customer_segments') }}
+),
+
+profiles as (
+    select segment_id, recommended_action from {{ source('ml', 'segment_profiles') }}
+),
+
+scores as (
+    select * from {{ source('ml', 'churn_scores') }}
+)
+
+select
+    features.customer_id,
+    features.as_of_date,
+    features.country,
+    features.acquisition_channel,
+    features.marketing_opt_in,
+    features.in_customers_file,
+    features.signup_at,
+    features.first_seen_at,
+    features.tenure_days,
+    features.frequency,
+    features.monetary_total,
+    features.avg_order_value,
+    features.first_order_at,
+    features.last_order_at,
+    features.recency_days,
+    features.median_days_between_orders,
+    features.orders_last_90d,
+    features.revenue_last_365d,
+    features.r_score,
+    features.f_score,
+    features.m_score,
+    features.rfm_segment,
+    features.sessions_30d,
+    features.events_30d,
+    features.days_since_last_activity,
+    features.email_open_rate_90d,
+    features.activity_trend_30d,
+    segments.segment_id,
+    segments.segment_name,
+    profiles.recommended_action,
+    scores.churn_probability,
+    scores.risk_tier,
+    scores.driver_1,
+    scores.driver_2,
+    scores.driver_3,
+    scores.predicted_orders,
+    scores.predicted_revenue,
+    scores.value_12m,
+    scores.expected_next_order_date,
+    scores.overdue,
+    segments.model_version as segment_model_version,
+    scores.model_version as churn_model_version
+from features
+left join segments using (customer_id)
+left join profiles using (segment_id)
+left join scores using (customer_id)

@@ -1,0 +1,1 @@
+"""Right to erasure: a suppression list of hashed customer ids and its application."""

@@ -1,0 +1,1 @@
+"""Publishing: the BI serving database and marketing audience exports (no Dagster import)."""

@@ -1,0 +1,269 @@
+"""Marketing audience exports: one file per segment plus action audiences, CSV and Parquet.
+
+Layout under the export folder::
+
+    <as_of>            -> .versions/<as_of>-<id>   (a symlink, swapped atomically)
+    .versions/<as_of>-<id>/
+        segment_<id>_<name>.csv / .parquet
+        at_risk_high_value.csv / .parquet
+        overdue_replenishment.csv / .parquet
+        manifest.json
+
+A run writes a complete new version folder, then replaces the `<as_of>` link in one rename, so
+readers see the old export or the new one, never a mix, and a killed run leaves the old one.
+Re-running an as-of date writes byte-identical data files (rows sorted by customer id) and a
+manifest that differs only in `generated_at`.
+
+Only customers with marketing consent are exported. Raw e-mail addresses are never written
+unless `include_raw_email` is set; `email_sha256` is the SHA-256 of the trimmed, lower-cased
+address, the form ad platforms accept for customer-match audiences.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from publishing.failpoints import failpoint
+from publishing.serving import PublishError
+
+SCHEMA_VERSION = "1.0"
+VERSIONS = ".versions"
+FORMATS = ("csv", "parquet")
+AUDIENCE_COLUMNS = [
+    "customer_id",
+    "segment",
+    "churn_tier",
+    "value_12m",
+    "revenue_last_365d",
+    "recommended_action",
+]
+
+
+@dataclass(frozen=True)
+class ExportPolicy:
+    include_email_sha256: bool = True
+    include_raw_email: bool = False
+    # Consent when the customers file has no (or an empty) marketing_opt_in for a customer.
+    consent_when_unknown: bool = False
+    # "High value" for the at-risk audience: revenue in the last year in this top quantile of
+    # active buyers.
+    high_value_quantile: float = 0.8
+    keep_export_dates: int = 30
+
+
+def email_sha256(email: str | None) -> str | None:
+    if email is None or (isinstance(email, float) and np.isnan(email)):
+        return None
+    normalised = str(email).strip().lower()
+    return hashlib.sha256(normalised.encode()).hexdigest() if normalised else None
+
+
+def consenting(customers: pd.DataFrame, policy: ExportPolicy) -> pd.Series:
+    opt_in = customers["marketing_opt_in"]
+    return opt_in.fillna(policy.consent_when_unknown).astype(bool)
+
+
+def build_audiences(customers: pd.DataFrame, policy: ExportPolicy) -> dict[str, pd.DataFrame]:
+    """Audience name -> rows. `customers`: customer_360 columns plus `email`."""
+    allowed = customers[consenting(customers, policy)].sort_values("customer_id", kind="stable")
+    frame = pd.DataFrame(
+        {
+            "customer_id": allowed["customer_id"],
+            "segment": allowed["segment_name"],
+            "churn_tier": allowed["risk_tier"],
+            "value_12m": allowed["value_12m"].round(2),
+            "revenue_last_365d": allowed["revenue_last_365d"].round(2),
+            "recommended_action": allowed["recommended_action"],
+        }
+    )
+    if policy.include_email_sha256:
+        frame["email_sha256"] = allowed["email"].map(email_sha256)
+    if policy.include_raw_email:
+        frame["email"] = allowed["email"]
+    audiences: dict[str, pd.DataFrame] = {}
+    for (segment_id, name), group in frame.groupby(
+        [allowed["segment_id"], allowed["segment_name"]], sort=True
+    ):
+        audiences[f"segment_{int(segment_id)}_{_slug(name)}"] = group
+    active = customers["risk_tier"].isin(["low", "medium", "high"])
+    threshold = customers.loc[active, "revenue_last_365d"].quantile(policy.high_value_quantile)
+    at_risk = (allowed["risk_tier"] == "high") & (allowed["revenue_last_365d"] >= threshold)
+    audiences["at_risk_high_value"] = frame[at_risk.to_numpy()]
+    overdue = allowed["overdue"].fillna(False).astype(bool) & (allowed["risk_tier"] != "lost")
+    audiences["overdue_replenishment"] = frame[overdue.to_numpy()]
+    return {name: rows.reset_index(drop=True) for name, rows in audiences.items()}
+
+
+@dataclass
+class ExportResult:
+    folder: Path
+    link: Path
+    files: list[dict]
+    excluded_without_consent: int
+
+
+def write_exports(
+    audiences: dict[str, pd.DataFrame],
+    export_dir: Path,
+    as_of: str,
+    model_versions: dict[str, str | None],
+    policy: ExportPolicy,
+    excluded_without_consent: int = 0,
+) -> ExportResult:
+    export_dir = Path(export_dir)
+    versions = export_dir / VERSIONS
+    try:
+        versions.mkdir(parents=True, exist_ok=True)
+        folder = versions / f"{as_of}-{uuid.uuid4().hex[:8]}"
+        building = folder.with_name(folder.name + ".partial")
+        building.mkdir()
+    except OSError as exc:
+        raise PublishError(
+            f"cannot write exports under {export_dir}: {exc.strerror or exc}"
+        ) from exc
+    try:
+        files = _write_files(audiences, building)
+        manifest = {
+            "as_of": as_of,
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "schema_version": SCHEMA_VERSION,
+            "model_versions": model_versions,
+            "policy": asdict(policy),
+            "excluded_without_consent": excluded_without_consent,
+            "columns": AUDIENCE_COLUMNS
+            + (["email_sha256"] if policy.include_email_sha256 else [])
+            + (["email"] if policy.include_raw_email else []),
+            "files": files,
+        }
+        (building / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        failpoint("export:files_written")
+        building.rename(folder)
+        link = export_dir / as_of
+        _swap_link(link, Path(VERSIONS) / folder.name)
+    except OSError as exc:
+        shutil.rmtree(building, ignore_errors=True)
+        raise PublishError(
+            f"cannot write exports under {export_dir}: {exc.strerror or exc}"
+        ) from exc
+    prune_exports(export_dir, policy.keep_export_dates)
+    return ExportResult(folder, link, files, excluded_without_consent)
+
+
+def _write_files(audiences: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
+    con = duckdb.connect()
+    files = []
+    try:
+        for name, rows in sorted(audiences.items()):
+            con.register("audience", rows)
+            for file_format in FORMATS:
+                path = folder / f"{name}.{file_format}"
+                options = "(format parquet)" if file_format == "parquet" else "(header)"
+                con.execute(
+                    f"copy (select * from audience order by customer_id) to '{path}' {options}"
+                )
+                files.append(
+                    {
+                        "file": path.name,
+                        "audience": name,
+                        "format": file_format,
+                        "rows": len(rows),
+                        "sha256": _sha256(path),
+                    }
+                )
+            con.unregister("audience")
+    finally:
+        con.close()
+    return files
+
+
+def _swap_link(link: Path, target: Path) -> None:
+    """Point `link` at `target` atomically (a new symlink renamed over the old one)."""
+    temp = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}.link")
+    os.symlink(target, temp)
+    failpoint("export:before_swap")
+    os.replace(temp, link)
+
+
+def prune_exports(export_dir: Path, keep: int) -> list[str]:
+    """Keep the newest `keep` as-of dates; delete version folders no link points at (older
+    versions of re-run dates, partial folders of killed runs)."""
+    export_dir = Path(export_dir)
+    links = sorted((p for p in export_dir.iterdir() if p.is_symlink()), key=lambda p: p.name)
+    removed = []
+    for link in links[: max(0, len(links) - keep)]:
+        link.unlink()
+        removed.append(link.name)
+    for stray in export_dir.glob(".*.link"):
+        stray.unlink(missing_ok=True)
+    live = {os.path.realpath(p) for p in export_dir.iterdir() if p.is_symlink()}
+    versions = export_dir / VERSIONS
+    if versions.exists():
+        for folder in versions.iterdir():
+            if os.path.realpath(folder) not in live:
+                shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
+def purge_customers(
+    export_dir: Path, is_erased: Callable[[pd.Series], pd.Series], note: str
+) -> dict[str, int]:
+    """Remove erased customers from every export still on disk: each affected as-of date gets a
+    new version folder without them (swapped in like any export). Returns rows removed per
+    as-of date."""
+    export_dir = Path(export_dir)
+    removed: dict[str, int] = {}
+    if not export_dir.exists():
+        return removed
+    for link in sorted(p for p in export_dir.iterdir() if p.is_symlink()):
+        folder = link.resolve()
+        manifest = json.loads((folder / "manifest.json").read_text())
+        audiences, dropped = {}, 0
+        con = duckdb.connect()
+        try:
+            for entry in manifest["files"]:
+                if entry["format"] != "parquet":
+                    continue
+                rows = con.execute(f"select * from '{folder / entry['file']}'").df()
+                erased = is_erased(rows["customer_id"]).to_numpy(dtype=bool)
+                dropped += int(erased.sum())
+                audiences[entry["audience"]] = rows[~erased].reset_index(drop=True)
+        finally:
+            con.close()
+        if not dropped:
+            continue
+        new = folder.with_name(f"{link.name}-{uuid.uuid4().hex[:8]}")
+        building = new.with_name(new.name + ".partial")
+        building.mkdir()
+        manifest["files"] = _write_files(audiences, building)
+        manifest["erasure_applied"] = note
+        (building / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        building.rename(new)
+        _swap_link(link, Path(VERSIONS) / new.name)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed[link.name] = dropped
+    return removed
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")

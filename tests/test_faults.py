@@ -1,0 +1,72 @@
+"""A refresh killed at any point leaves the serving database and the exports as they were, and
+the next run completes without manual clean-up."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from demo_data import generate, write_dataset
+
+ROOT = Path(__file__).parents[1]
+# Mid-dbt (the dbt process keeps running, orphaned, holding the warehouse lock for a while),
+# mid-publish before the serving file is swapped, mid-export before the folder is swapped.
+KILL_POINTS = ("dbt:started", "publish:before_swap", "export:before_swap")
+
+
+def _run(env: dict[str, str], failpoint: str | None = None) -> subprocess.CompletedProcess:
+    env = {**env, "INSIGHTS_FAILPOINT": failpoint} if failpoint else env
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        start_new_session=True,
+    )
+
+
+def _published(root: Path) -> dict[str, object]:
+    link = root / "exports" / "2026-01-01"
+    return {
+        "serving": (root / "serving.duckdb").read_bytes(),
+        "export_target": os.readlink(link),
+        "export_files": {p.name: p.read_bytes() for p in sorted(link.iterdir())},
+    }
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("faults")
+    write_dataset(generate(n_customers=400, seed=17), root / "landing", root / "truth")
+    variables = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("INSIGHTS_", "DAGSTER_HOME"))},
+        "INSIGHTS_LANDING_DIR": str(root / "landing"),
+        "INSIGHTS_WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
+    }
+    first = _run(variables)
+    assert first.returncode == 0, first.stderr[-3000:]
+    return variables
+
+
+def test_killed_refreshes_leave_published_files_untouched_and_the_next_run_succeeds(env) -> None:
+    root = Path(env["INSIGHTS_WAREHOUSE_PATH"]).parent
+    before = _published(root)
+    for point in KILL_POINTS:
+        killed = _run(env, point)
+        assert killed.returncode == -signal.SIGKILL, (point, killed.stderr[-2000:])
+        assert _published(root) == before, point
+    recovered = _run(env)
+    assert recovered.returncode == 0, recovered.stderr[-3000:]
+    assert "Refresh succeeded" in recovered.stdout
+    # Nothing left over from the killed runs.
+    assert not list(root.glob(".serving.duckdb.*"))
+    versions = root / "exports" / ".versions"
+    assert [p.name for p in versions.iterdir()] == [
+        os.readlink(root / "exports" / "2026-01-01").split("/")[-1]
+    ]
+    assert not list((root / "exports").glob(".*.link"))

@@ -1,0 +1,171 @@
+"""Serving database and audience exports: atomic, consistent, consent-aware, idempotent."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from publishing.exports import ExportPolicy, build_audiences, email_sha256, write_exports
+from publishing.serving import PublishError, PublishRecord, publish_serving_database
+
+RECORD = PublishRecord("2026-01-01", "seg-1", "churn-1", "abc")
+
+
+def _customers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["C3", "C1", "C2", "C4", "C5"],
+            "segment_id": [1, 1, 2, 2, 1],
+            "segment_name": [
+                "High-value loyal",
+                "High-value loyal",
+                "Lapsing big spenders",
+                "Lapsing big spenders",
+                "High-value loyal",
+            ],
+            "risk_tier": ["low", "low", "high", "high", "lost"],
+            "value_12m": [900.0, 800.0, 5.0, 3.0, 0.0],
+            "revenue_last_365d": [1000.0, 900.0, 950.0, 10.0, 0.0],
+            "recommended_action": ["Reward", "Reward", "Win back", "Win back", "Reward"],
+            "marketing_opt_in": [True, False, True, None, True],
+            "overdue": [False, False, True, True, True],
+            "email": [
+                " C3@Example.com ",
+                "c1@example.com",
+                "c2@example.com",
+                "c4@example.com",
+                None,
+            ],
+        }
+    )
+
+
+def test_email_hash_matches_the_customer_match_format() -> None:
+    expected = "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
+    assert email_sha256("test@example.com") == expected
+    assert email_sha256("  Test@Example.COM ") == expected
+    assert email_sha256(None) is None and email_sha256("  ") is None
+
+
+def test_only_consenting_customers_are_in_audiences() -> None:
+    audiences = build_audiences(_customers(), ExportPolicy())
+    everyone = pd.concat(audiences.values())
+    assert "C1" not in set(everyone["customer_id"])  # opted out
+    assert "C4" not in set(everyone["customer_id"])  # consent unknown, default excluded
+    assert set(audiences["segment_1_high_value_loyal"]["customer_id"]) == {"C3", "C5"}
+    assert "email" not in everyone.columns
+    assert (
+        everyone["email_sha256"].str.fullmatch(r"[0-9a-f]{64}").sum()
+        == everyone["email_sha256"].notna().sum()
+    )
+    lenient = build_audiences(_customers(), ExportPolicy(consent_when_unknown=True))
+    assert "C4" in set(pd.concat(lenient.values())["customer_id"])
+
+
+def test_action_audiences() -> None:
+    audiences = build_audiences(_customers(), ExportPolicy(high_value_quantile=0.5))
+    assert audiences["at_risk_high_value"]["customer_id"].tolist() == ["C2"]
+    # Overdue but lost (C5) is a win-back case, not a replenishment reminder.
+    assert audiences["overdue_replenishment"]["customer_id"].tolist() == ["C2"]
+
+
+def test_exports_are_atomic_byte_identical_on_rerun_and_pruned(tmp_path: Path) -> None:
+    audiences = build_audiences(_customers(), ExportPolicy())
+    first = write_exports(audiences, tmp_path, "2026-01-01", {"churn": "v1"}, ExportPolicy())
+    link = tmp_path / "2026-01-01"
+    assert link.is_symlink() and link.resolve() == first.folder.resolve()
+    snapshot = {p.name: p.read_bytes() for p in link.iterdir()}
+    second = write_exports(audiences, tmp_path, "2026-01-01", {"churn": "v1"}, ExportPolicy())
+    assert second.folder != first.folder and not first.folder.exists()
+    again = {p.name: p.read_bytes() for p in link.iterdir()}
+    assert again.keys() == snapshot.keys()
+    for name in snapshot:
+        if name != "manifest.json":
+            assert again[name] == snapshot[name], name
+    manifests = [json.loads(snapshot["manifest.json"]), json.loads(again["manifest.json"])]
+    for manifest in manifests:
+        manifest.pop("generated_at")
+    assert manifests[0] == manifests[1]
+    for entry in manifests[0]["files"]:
+        assert entry["sha256"] == __import__("hashlib").sha256(again[entry["file"]]).hexdigest()
+    for day in ("2026-01-02", "2026-01-03"):
+        write_exports(audiences, tmp_path, day, {}, ExportPolicy(keep_export_dates=2))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_symlink()) == [
+        "2026-01-02",
+        "2026-01-03",
+    ]
+    assert len(list((tmp_path / ".versions").iterdir())) == 2
+
+
+def test_unwritable_export_folder_gives_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "exports"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(PublishError, match="cannot write exports under"):
+        write_exports({}, blocker, "2026-01-01", {}, ExportPolicy())
+
+
+def _toy_warehouse(path: Path, customers: int) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path))
+    con.execute("create schema if not exists analytics")
+    con.execute(
+        f"create or replace table analytics.customer_360 as "
+        f"select 'C' || range as customer_id from range({customers})"
+    )
+    return con
+
+
+def test_serving_database_is_swapped_in_whole_and_keeps_its_log(tmp_path: Path) -> None:
+    serving = tmp_path / "serving.duckdb"
+    con = _toy_warehouse(tmp_path / "w.duckdb", 10)
+    publish_serving_database(
+        con,
+        serving,
+        ["customer_360"],
+        RECORD,
+        {"customer_360": ("All customers.", {"customer_id": "Id."})},
+    )
+    reader = duckdb.connect(str(serving), read_only=True)  # a BI tool holding the old file
+    con.execute(
+        "create or replace table analytics.customer_360 as "
+        "select 'C' || range as customer_id from range(25)"
+    )
+    (tmp_path / ".serving.duckdb.dead.tmp").write_bytes(b"left by a killed run")
+    result = publish_serving_database(con, serving, ["customer_360"], RECORD)
+    assert reader.execute("select count(*) from analytics.customer_360").fetchone()[0] == 10
+    reader.close()
+    fresh = duckdb.connect(str(serving), read_only=True)
+    assert fresh.execute("select count(*) from analytics.customer_360").fetchone()[0] == 25
+    log = fresh.execute(
+        "select publish_id, customers from analytics.publish_log order by published_at"
+    ).fetchall()
+    assert [row[1] for row in log] == [10, 25] and log[-1][0] == result.publish_id
+    fresh.close()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".serving")) == []
+
+
+def test_a_publish_killed_before_the_swap_leaves_the_old_file(tmp_path: Path) -> None:
+    serving = tmp_path / "serving.duckdb"
+    con = _toy_warehouse(tmp_path / "w.duckdb", 10)
+    publish_serving_database(con, serving, ["customer_360"], RECORD)
+    con.close()
+    before = serving.read_bytes()
+    script = (
+        "import duckdb; from pathlib import Path; "
+        "from publishing.serving import publish_serving_database, PublishRecord; "
+        f"con = duckdb.connect({str(tmp_path / 'w.duckdb')!r}); "
+        'con.execute("create or replace table analytics.customer_360 as select 1 as customer_id"); '
+        f"publish_serving_database(con, Path({str(serving)!r}), ['customer_360'], "
+        "PublishRecord('2026-01-02', None, None, 'x'))"
+    )
+    for point in ("publish:tables_copied", "publish:before_swap"):
+        env = {**os.environ, "INSIGHTS_FAILPOINT": point}
+        killed = subprocess.run(
+            [sys.executable, "-c", script], env=env, cwd=Path(__file__).parents[1]
+        )
+        assert killed.returncode == -9, point
+        assert serving.read_bytes() == before, point
