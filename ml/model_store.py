@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import pandas as pd
 
 
 class ModelStore:
@@ -31,6 +32,17 @@ class ModelStore:
             lambda handle: handle.write(json.dumps(meta, indent=2, default=str).encode()),
         )
         return path
+
+    def save_tables(self, kind: str, version: str, tables: dict[str, pd.DataFrame]) -> None:
+        """Frames that belong to a model version (its metrics, calibration, ...), so a warehouse
+        rebuilt from scratch can get them back without retraining."""
+        folder = self._dir(kind)
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write(folder / f"{version}.tables.joblib", lambda h: joblib.dump(tables, h))
+
+    def load_tables(self, kind: str, version: str) -> dict[str, pd.DataFrame]:
+        path = self._dir(kind) / f"{version}.tables.joblib"
+        return joblib.load(path) if path.exists() else {}
 
     def load(self, kind: str, version: str) -> Any:
         return joblib.load(self._dir(kind) / f"{version}.joblib")

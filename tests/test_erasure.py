@@ -9,7 +9,7 @@ import pytest
 
 from demo_data import generate, write_dataset
 from orchestration.cli import main
-from tests.refresh import refresh
+from tests.refresh import query, refresh
 
 FORGOTTEN = "C0000007"
 
@@ -89,14 +89,10 @@ def test_re_ingested_rows_do_not_bring_the_customer_back(erased: Path) -> None:
     _append_rows(erased / "landing")
     refresh(erased / "landing", erased / "warehouse.duckdb")
     assert _everywhere(erased, FORGOTTEN) == []
-    audit = (
-        duckdb.connect(str(erased / "warehouse.duckdb"), read_only=True)
-        .execute(
-            "select entity, rows_dropped_as_erased, rows_unaccounted from quarantine.load_audit"
-        )
-        .df()
-        .set_index("entity")
-    )
+    audit = query(
+        erased / "warehouse.duckdb",
+        "select entity, rows_dropped_as_erased, rows_unaccounted from quarantine.load_audit",
+    ).set_index("entity")
     assert audit.loc["orders", "rows_dropped_as_erased"] > 0
     assert (audit["rows_unaccounted"] == 0).all()
 

@@ -55,11 +55,16 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def test_killed_refreshes_leave_published_files_untouched_and_the_next_run_succeeds(env) -> None:
     root = Path(env["INSIGHTS_WAREHOUSE_PATH"]).parent
-    before = _published(root)
     for point in KILL_POINTS:
+        before = _published(root)
         killed = _run(env, point)
         assert killed.returncode == -signal.SIGKILL, (point, killed.stderr[-2000:])
-        assert _published(root) == before, point
+        after = _published(root)
+        # Exports are published after the serving database, so a kill while exporting leaves
+        # a complete new serving database (checked by the reader test) and the old exports.
+        if point == "export:before_swap":
+            after.pop("serving"), before.pop("serving")
+        assert after == before, point
     recovered = _run(env)
     assert recovered.returncode == 0, recovered.stderr[-3000:]
     assert "Refresh succeeded" in recovered.stdout

@@ -53,7 +53,8 @@ def _mutate_after(landing: Path, target: Path, cutoff: str, seed: int) -> None:
 def baseline(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("pit")
     written = write_dataset(generate(n_customers=1200, seed=21), root / "landing", root / "truth")
-    return root, refresh(written.landing_dir, root / "base.duckdb", as_of=AS_OF)
+    # Each run in its own folder: its own models, trained on the data it sees.
+    return root, refresh(written.landing_dir, root / "base" / "warehouse.duckdb", as_of=AS_OF)
 
 
 def _frame(warehouse, sql: str) -> pd.DataFrame:
@@ -63,7 +64,7 @@ def _frame(warehouse, sql: str) -> pd.DataFrame:
 def test_rows_on_or_after_the_as_of_date_change_no_feature(baseline) -> None:
     root, base = baseline
     _mutate_after(base.landing_dir, root / "late_changes", AS_OF, seed=1)
-    changed = refresh(root / "late_changes", root / "late.duckdb", as_of=AS_OF)
+    changed = refresh(root / "late_changes", root / "late" / "warehouse.duckdb", as_of=AS_OF)
     for table in ("customer_features", "customer_rfm", "customer_engagement", "run_context"):
         sql = f"select * from marts.{table}"
         if table == "run_context":
@@ -86,7 +87,7 @@ def test_training_snapshots_never_read_after_their_cutoff(baseline) -> None:
     # Change everything from the newest historical cutoff on: that cutoff and the older ones
     # must not move, while the current features do.
     _mutate_after(base.landing_dir, root / "mid_changes", str(newest.date()), seed=2)
-    changed = refresh(root / "mid_changes", root / "mid.duckdb", as_of=AS_OF)
+    changed = refresh(root / "mid_changes", root / "mid" / "warehouse.duckdb", as_of=AS_OF)
     sql = (
         "select * from marts.customer_feature_snapshots where not is_current "
         "order by cutoff_date, customer_id"

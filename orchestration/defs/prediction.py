@@ -20,7 +20,14 @@ from ml.reporting.charts import bar_chart, calibration_chart, roc_chart
 from orchestration.defs.landing import OWNERS
 from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
 from orchestration.defs.segmentation import FEATURES, as_of_of, read_features
-from orchestration.defs.warehouse import markdown_table, replace_rows, table_metadata, write_table
+from orchestration.defs.warehouse import (
+    markdown_table,
+    replace_rows,
+    restore_model_tables,
+    table_metadata,
+    write_model_tables,
+    write_table,
+)
 
 MODEL_KIND = "churn"
 GROUP = "prediction"
@@ -163,16 +170,21 @@ def churn_model(
             ) from exc
         promote, gate_note = _gate(result, config.promotion_margin)
         version = f"churn-{as_of:%Y%m%d}-{_fingerprint(result)}"
-        _write_training_outputs(warehouse, result, version, as_of, promote, gate_note, horizon)
+        tables = _training_tables(result, version, as_of, promote, gate_note, horizon)
+        write_model_tables(warehouse, tables, version)
         if promote or current is None:
             metadata = _model_metadata(result, as_of, horizon, gate_note)
             store.save(MODEL_KIND, version, result.model, metadata)
+            store.save_tables(MODEL_KIND, version, tables)
             store.set_current(MODEL_KIND, version)
         context.log.info(gate_note)
         shown = result
     else:
         shown = None
     version, _, metadata = _current(store)
+    restored = restore_model_tables(warehouse, store, MODEL_KIND, version)
+    if restored:
+        context.log.info(f"Restored {restored} of model {version} from the model store")
     in_use_auc, recency_auc = metadata["selected_auc"], metadata["recency_auc"]
     yield dg.MaterializeResult(
         metadata=_ui_metadata(version, metadata, shown, train, why, gate_note)
@@ -215,15 +227,14 @@ def _model_metadata(result: PredictionTrainingResult, as_of: date, horizon: int,
     }
 
 
-def _write_training_outputs(
-    warehouse: DuckDBResource,
+def _training_tables(
     result: PredictionTrainingResult,
     version: str,
     as_of: date,
     promoted: bool,
     gate_note: str,
     horizon: int,
-) -> None:
+) -> dict[str, pd.DataFrame]:
     churn = result.churn
     split = churn.split
     common = {"model_version": version, "trained_as_of": as_of}
@@ -260,9 +271,7 @@ def _write_training_outputs(
     }
     if churn.importance is not None:
         tables["ml.churn_feature_importance"] = churn.importance.assign(**common)
-    with warehouse.get_connection() as con:
-        for table, frame in tables.items():
-            replace_rows(con, table, frame, "model_version", version)
+    return tables
 
 
 def _ui_metadata(

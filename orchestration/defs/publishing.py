@@ -128,7 +128,8 @@ class ExportConfig(dg.Config):
 
 @dg.asset(
     key=SEGMENT_EXPORTS,
-    deps=[CUSTOMER_360, CUSTOMERS],
+    # After the serving database: marketing gets audiences only once BI has the same data.
+    deps=[CUSTOMER_360, CUSTOMERS, SERVING_DATABASE],
     group_name=GROUP,
     kinds={"csv", "parquet"},
     owners=OWNERS,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
@@ -18,16 +22,16 @@ from orchestration.settings import Settings, from_env, parse_as_of, parse_horizo
 # to one run at a time, so concurrent launches queue instead of failing on DuckDB's file lock.
 WAREHOUSE_POOL = "duckdb_warehouse"
 
-# For steps that can fail transiently: the warehouse file still locked by a process that is
-# finishing (e.g. an orphaned dbt after a crash), a file still being written to the landing
-# folder, a busy disk. Deliberate failures (bad input, failed tests) raise
-# dg.Failure(allow_retries=False) and are not retried.
 # Raw inputs, feature marts and the BI tables must have been refreshed within a day (the daily
 # refresh plus slack); the UI marks them stale otherwise. Freshness policies need no sensor.
 DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
 )
 
+# For steps that can fail transiently: the warehouse file still locked by a process that is
+# finishing (e.g. an orphaned dbt after a crash), a file still being written to the landing
+# folder, a busy disk. Deliberate failures (bad input, failed tests) raise
+# dg.Failure(allow_retries=False) and are not retried.
 TRANSIENT_RETRY = dg.RetryPolicy(
     max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
@@ -95,6 +99,31 @@ class InsightsConfig(dg.ConfigurableResource):
         )
 
 
+class WarehouseResource(DuckDBResource):
+    """DuckDBResource that always closes its connection. Upstream's get_connection skips the
+    close when the step raises, which in a long-lived process (in-process runs, `insights run`
+    after a failure) leaves the warehouse open and makes the next connection fail."""
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        connection = self._connect()
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        # A lock held by a process that is finishing (e.g. dbt) clears within seconds.
+        for attempt in range(8):
+            try:
+                return duckdb.connect(self.database, read_only=False, config=self.connection_config)
+            except duckdb.IOException:
+                if attempt == 7:
+                    raise
+                time.sleep(min(0.5 * 2**attempt, 10))
+        raise AssertionError("unreachable")
+
+
 def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
     """Resources for the code location. Given explicit settings (tests), they are pinned;
     otherwise the run settings resolve from the environment when a run starts."""
@@ -115,6 +144,6 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
         warehouse_path = settings.warehouse_path
     return {
         "insights": insights,
-        "warehouse": DuckDBResource(database=str(warehouse_path)),
+        "warehouse": WarehouseResource(database=str(warehouse_path)),
         "dbt": DbtCliResource(project_dir=dbt_project),
     }

@@ -27,7 +27,14 @@ from ml.segmentation.profiles import population_profile, segment_profiles
 from ml.segmentation.refit import decide_refit
 from orchestration.defs.landing import OWNERS
 from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
-from orchestration.defs.warehouse import markdown_table, replace_rows, table_metadata, write_table
+from orchestration.defs.warehouse import (
+    markdown_table,
+    replace_rows,
+    restore_model_tables,
+    table_metadata,
+    write_model_tables,
+    write_table,
+)
 
 MODEL_KIND = "segmentation"
 GROUP = "segmentation"
@@ -193,11 +200,12 @@ def segment_model(
                 }
             ]
         )
-        with warehouse.get_connection() as con:
-            replace_rows(con, "ml.segment_model_selection", selection, "model_version", version)
-            replace_rows(con, "ml.segment_models", registry_row, "model_version", version)
+        tables = {"ml.segment_model_selection": selection, "ml.segment_models": registry_row}
+        write_model_tables(warehouse, tables, version)
+        store.save_tables(MODEL_KIND, version, tables)
     else:
         version, model, metadata = current
+        restore_model_tables(warehouse, store, MODEL_KIND, version)
 
     metrics = model.selection_.metrics
     names = model.segment_names_

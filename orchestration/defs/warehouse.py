@@ -7,6 +7,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from ml.model_store import ModelStore
 
 
 def ensure_parent(database: str) -> None:
@@ -90,3 +93,39 @@ def markdown_table(frame: pd.DataFrame, float_format: str = "{:,.3f}", max_rows:
     if len(frame) > max_rows:
         lines.append(f"\n_{len(frame) - max_rows} more rows in the table_")
     return "\n".join(lines)
+
+
+def write_model_tables(
+    warehouse: DuckDBResource, tables: dict[str, pd.DataFrame], version: str
+) -> None:
+    with warehouse.get_connection() as con:
+        for table, frame in tables.items():
+            replace_rows(con, table, frame, "model_version", version)
+
+
+def restore_model_tables(
+    warehouse: DuckDBResource, store: ModelStore, kind: str, version: str
+) -> list[str]:
+    """Put back the tables of the model in use when the warehouse lacks them (it was rebuilt
+    from scratch while the model store was kept). Returns the tables restored."""
+    tables = store.load_tables(kind, version)
+    missing = {}
+    with warehouse.get_connection() as con:
+        for table, frame in tables.items():
+            schema, name = table.split(".")
+            exists = con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = ? and table_name = ?",
+                [schema, name],
+            ).fetchall()[0][0]
+            has_version = (
+                exists
+                and con.execute(
+                    f"select count(*) from {table} where model_version = ?", [version]
+                ).fetchall()[0][0]
+            )
+            if not has_version:
+                missing[table] = frame
+    if missing:
+        write_model_tables(warehouse, missing, version)
+    return sorted(missing)
