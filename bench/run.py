@@ -1,0 +1,236 @@
+"""The benchmark: demo data at scale -> full pipeline through Dagster, per stage time and memory.
+
+    python -m bench.run                          # 1M customers
+    python -m bench.run --customers 100000 1000000 --write   # both scales, update BENCHMARKS.md
+
+Per scale it prints wall time and peak memory (this process plus dbt) of each stage, the
+pandas reference of the RFM + engagement features against ours (same numbers checked), and a
+daily incremental refresh (one new day of orders and events on top of the built warehouse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.memory import MemorySampler
+
+# Dagster step -> benchmark stage.
+STAGES = {
+    "raw__customers": "raw load",
+    "raw__orders": "raw load",
+    "raw__order_items": "raw load",
+    "raw__events": "raw load",
+    "dbt_models": "dbt feature marts",
+    "ml__segment_model": "segmentation",
+    "ml__customer_segments": "segmentation",
+    "ml__segment_profiles": "segmentation",
+    "ml__segment_migrations": "segmentation",
+    "ml__churn_model": "churn training",
+    "ml__churn_scores": "scoring",
+    "privacy__erased_history": "publish",
+    "dbt_serving_models": "publish",
+    "publish__serving_database": "publish",
+    "publish__segment_exports": "export",
+}
+GIB = 1024**3
+
+
+@dataclass
+class StageResult:
+    stage: str
+    seconds: float
+    peak_gib: float
+
+
+@dataclass
+class RunResult:
+    customers: int
+    rows: dict[str, int]
+    generate_seconds: float
+    total_seconds: float
+    peak_gib: float
+    stages: list[StageResult]
+    incremental_seconds: float | None = None
+    incremental_stages: list[StageResult] = field(default_factory=list)
+    pandas_seconds: float | None = None
+    ours_feature_seconds: float | None = None
+    features_match: bool | None = None
+
+
+def step_windows(result) -> dict[str, tuple[float, float]]:  # result: ExecuteInProcessResult
+    starts, windows = {}, {}
+    for event in result.all_events:
+        if event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            starts[event.step_key] = event.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            windows[event.step_key] = (starts[event.step_key], event.timestamp)
+    return windows
+
+
+def stage_results(result, sampler: MemorySampler) -> list[StageResult]:
+    grouped: dict[str, list[tuple[float, float]]] = {}
+    for step, window in step_windows(result).items():
+        grouped.setdefault(STAGES.get(step, step), []).append(window)
+    out = []
+    for stage, windows in grouped.items():
+        seconds = sum(end - start for start, end in windows)
+        peak = max(sampler.peak_between(start, end) for start, end in windows)
+        out.append(StageResult(stage, round(seconds, 2), round(peak / GIB, 2)))
+    order = list(dict.fromkeys(STAGES.values()))
+    return sorted(out, key=lambda s: order.index(s.stage) if s.stage in order else 99)
+
+
+def run_refresh(landing: Path, warehouse: Path):  # -> ExecuteInProcessResult
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import build_definitions
+    from orchestration.defs.automation import REFRESH_JOB_NAME
+    from orchestration.settings import Settings
+
+    root = warehouse.parent
+    settings = Settings(
+        landing_dir=landing,
+        warehouse_path=warehouse,
+        as_of=None,
+        churn_horizon_days=90,
+        model_dir=root / "models",
+        report_dir=root / "reports",
+        serving_path=root / "serving.duckdb",
+        export_dir=root / "exports",
+        privacy_dir=root / "privacy",
+    )
+    job = build_definitions(settings).resolve_job_def(REFRESH_JOB_NAME)
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    return job.execute_in_process(instance=DagsterInstance.ephemeral(), run_config=run_config)
+
+
+def benchmark(customers: int, workdir: Path, pandas_reference: bool, incremental: bool) -> RunResult:
+    from demo_data import generate, write_dataset
+
+    landing, warehouse = workdir / "landing", workdir / "warehouse.duckdb"
+    started = time.perf_counter()
+    dataset = generate(n_customers=customers, seed=42)
+    written = write_dataset(dataset, landing, workdir / "truth", "parquet")
+    del dataset
+    generate_seconds = time.perf_counter() - started
+    print(f"[{customers:,}] demo data: {written.row_counts} in {generate_seconds:.1f}s", flush=True)
+
+    with MemorySampler() as sampler:
+        started = time.perf_counter()
+        result = run_refresh(landing, warehouse)
+        total = time.perf_counter() - started
+    stages = stage_results(result, sampler)
+    outcome = RunResult(
+        customers=customers,
+        rows=written.row_counts,
+        generate_seconds=round(generate_seconds, 1),
+        total_seconds=round(total, 1),
+        peak_gib=round(sampler.peak / GIB, 2),
+        stages=stages,
+    )
+    print_stages(f"[{customers:,}] full refresh", total, sampler.peak, stages)
+
+    if pandas_reference:
+        from bench.pandas_reference import compare_with_marts
+
+        comparison = compare_with_marts(landing, warehouse, workdir / "features_only")
+        outcome.pandas_seconds = comparison.pandas_seconds
+        outcome.ours_feature_seconds = comparison.ours_seconds
+        outcome.features_match = comparison.match
+        print(
+            f"[{customers:,}] features: pandas {comparison.pandas_seconds:.1f}s, ours "
+            f"{comparison.ours_seconds:.1f}s -> ratio {comparison.ratio:.1f}x "
+            f"(same numbers: {comparison.match}; {comparison.detail})",
+            flush=True,
+        )
+
+    if incremental:
+        from bench.incremental import add_one_day
+
+        add_one_day(landing, seed=7)
+        with MemorySampler() as sampler:
+            started = time.perf_counter()
+            again = run_refresh(landing, warehouse)
+            seconds = time.perf_counter() - started
+        outcome.incremental_seconds = round(seconds, 1)
+        outcome.incremental_stages = stage_results(again, sampler)
+        print_stages(f"[{customers:,}] daily incremental refresh", seconds, sampler.peak,
+                     outcome.incremental_stages)
+        print(f"[{customers:,}] incremental / full = {seconds / total:.0%}", flush=True)
+    return outcome
+
+
+def print_stages(title: str, total: float, peak: int, stages: list[StageResult]) -> None:
+    print(f"\n{title}: {total:.1f}s, peak {peak / GIB:.2f} GiB", flush=True)
+    for stage in stages:
+        print(f"  {stage.stage:<20} {stage.seconds:>8.1f}s  peak {stage.peak_gib:>5.2f} GiB")
+
+
+def machine() -> dict[str, str]:
+    from importlib.metadata import version
+
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024**2
+    return {
+        "date": datetime.now(UTC).date().isoformat(),
+        "cpu_cores": str(os.cpu_count()),
+        "memory_gib": f"{memory:.0f}",
+        "python": platform.python_version(),
+        **{pkg: version(pkg) for pkg in ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "scikit-learn", "pandas")},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp folder)")
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas reference")
+    parser.add_argument("--no-incremental", action="store_true", help="skip the incremental run")
+    parser.add_argument("--write", action="store_true", help="write the results to BENCHMARKS.md")
+    args = parser.parse_args()
+
+    results = []
+    for customers in args.customers:
+        base = args.workdir or Path(tempfile.mkdtemp(prefix="insights-bench-"))
+        workdir = base / f"customers-{customers}"
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True)
+        try:
+            results.append(benchmark(customers, workdir, not args.no_pandas, not args.no_incremental))
+        finally:
+            if not args.workdir:
+                shutil.rmtree(base, ignore_errors=True)
+    if len(results) > 1:
+        print_growth(results)
+    info = machine()
+    print("\n" + json.dumps({"machine": info, "results": [asdict(r) for r in results]}, indent=2))
+    if args.write:
+        from bench.report import write_benchmarks
+
+        path = write_benchmarks(Path(__file__).parents[1] / "BENCHMARKS.md", info, results)
+        print(f"\nwrote {path}")
+
+
+def print_growth(results: list[RunResult]) -> None:
+    small, large = results[0], results[-1]
+    scale = large.customers / small.customers
+    print(f"\nGrowth from {small.customers:,} to {large.customers:,} customers ({scale:.0f}x):")
+    print(f"  time   {small.total_seconds:.1f}s -> {large.total_seconds:.1f}s "
+          f"({large.total_seconds / small.total_seconds:.1f}x)")
+    print(f"  memory {small.peak_gib:.2f} -> {large.peak_gib:.2f} GiB "
+          f"({large.peak_gib / max(small.peak_gib, 0.01):.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
