@@ -6,6 +6,7 @@ from orchestration.defs.automation import daily_refresh_job, daily_refresh_sched
 from orchestration.defs.dbt import dbt_models
 from orchestration.defs.landing import LANDING_FILES, RAW_ASSETS
 from orchestration.defs.prediction import PREDICTION_ASSETS
+from orchestration.defs.recommendations import RECOMMENDATION_ASSETS
 from orchestration.defs.resources import build_resources
 from orchestration.defs.segmentation import SEGMENTATION_ASSETS
 from orchestration.settings import Settings
@@ -14,7 +15,14 @@ from orchestration.settings import Settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """The code location; tests pass explicit settings to point it at temporary folders."""
     return dg.Definitions(
-        assets=[*LANDING_FILES, *RAW_ASSETS, dbt_models, *SEGMENTATION_ASSETS, *PREDICTION_ASSETS],
+        assets=[
+            *LANDING_FILES,
+            *RAW_ASSETS,
+            dbt_models,
+            *SEGMENTATION_ASSETS,
+            *PREDICTION_ASSETS,
+            *RECOMMENDATION_ASSETS,
+        ],
         jobs=[daily_refresh_job],
         schedules=[daily_refresh_schedule],
         resources=build_resources(settings),

@@ -47,7 +47,7 @@ def test_assets_are_grouped_by_layer() -> None:
     for key in graph.get_all_asset_keys():
         group = graph.get(key).group_name
         if key.path[0] == "ml":
-            assert group in {"segmentation", "prediction"}, key
+            assert group in {"segmentation", "prediction", "recommendations"}, key
         else:
             assert key.path[0] in layers and group == key.path[0], key
 
