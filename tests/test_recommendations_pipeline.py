@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from tests.refresh import RefreshedWarehouse, refresh
+from tests.refresh import RefreshedWarehouse, materialization, refresh
 
 # As of 2024-04-01; the evaluation cutoff is one horizon (90 days) earlier: 2024-01-02.
 #
@@ -161,13 +161,6 @@ def test_customer_without_order_lines_gets_nothing_and_no_error(baskets) -> None
 # --- The demo data: planted co-purchase pairs --------------------------------------------------
 
 
-def _materialization(result, key: str):
-    for event in result.get_asset_materialization_events():
-        if event.asset_key.to_user_string() == key:
-            return event.materialization.metadata
-    raise AssertionError(f"{key} was not materialised")
-
-
 def test_planted_pairs_are_the_top_rules_for_their_antecedent(
     demo_warehouse: RefreshedWarehouse,
 ) -> None:
@@ -201,7 +194,7 @@ def test_model_beats_popularity_on_new_categories(demo_warehouse: RefreshedWareh
     assert selected["customers_evaluated"] > 0
     as_of = demo_warehouse.query("select as_of_date from marts.run_context")["as_of_date"].item()
     assert selected["evaluation_cutoff"] < selected["window_end"] <= as_of
-    metadata = _materialization(demo_warehouse.result, "ml/recommendation_evaluation")
+    metadata = materialization(demo_warehouse.result, "ml/recommendation_evaluation")
     assert "hit_at_3" in metadata["hit_rates"].value
     assert metadata["hit_rate_chart"].value.startswith("![New categories")
     checks = {c.check_name: c for c in demo_warehouse.result.get_asset_check_evaluations()}

@@ -63,11 +63,11 @@ def evaluate_recommenders(
     something before the cutoff and bought at least one new category after it. The candidate
     with the best hit rate at the smallest k (then the next k, then list order) is selected
     if it beats popularity there; otherwise popularity is, and the note says why."""
-    baseline = PopularityRecommender().fit(history)
-    popularity = baseline.buyer_share_
+    popularity = history.buyer_share()
     customers = pd.Index(new_categories["customer_id"].unique()).intersection(history.customers)
     rows = []
-    for role, recommender in [("model", c) for c in candidates] + [("baseline", baseline)]:
+    roles = [("model", c) for c in candidates] + [("baseline", PopularityRecommender())]
+    for role, recommender in roles:
         fitted = recommender.fit(history, rules)
         ranked = recommend(fitted, history, popularity, k=max(ks))
         row = {"method": fitted.name, "role": role, "description": fitted.description}

@@ -28,36 +28,20 @@ class PurchaseHistory:
     (customer_id, category, affinity). Customers and categories are sorted, so every result
     built on it comes out in the same order for the same input."""
 
-    def __init__(self, purchases: pd.DataFrame, categories: list[str] | None = None) -> None:
+    def __init__(self, purchases: pd.DataFrame) -> None:
         rows = purchases[["customer_id", "category", "affinity"]].dropna(subset=["category"])
         self.customers = pd.Index(sorted(rows["customer_id"].unique()), name="customer_id")
-        known = sorted(rows["category"].unique()) if categories is None else list(categories)
-        self.categories = pd.Index(known, name="category")
-        rows = rows[rows["category"].isin(self.categories)]
+        self.categories = pd.Index(sorted(rows["category"].unique()), name="category")
         # A customer's favourite category weighs 1, the others their affinity relative to it.
         top = rows.groupby("customer_id")["affinity"].transform("max")
         weight = np.where(top > 0, rows["affinity"] / top.where(top > 0, 1.0), 1.0)
+        cells = (
+            self.customers.get_indexer(rows["customer_id"]),
+            self.categories.get_indexer(rows["category"]),
+        )
         shape = (len(self.customers), len(self.categories))
-        self.weights = sparse.csr_matrix(
-            (
-                weight.astype(float),
-                (
-                    self.customers.get_indexer(rows["customer_id"]),
-                    self.categories.get_indexer(rows["category"]),
-                ),
-            ),
-            shape=shape,
-        )
-        self.bought = sparse.csr_matrix(
-            (
-                np.ones(len(rows), dtype=float),
-                (
-                    self.customers.get_indexer(rows["customer_id"]),
-                    self.categories.get_indexer(rows["category"]),
-                ),
-            ),
-            shape=shape,
-        )
+        self.weights = sparse.csr_matrix((weight.astype(float), cells), shape=shape)
+        self.bought = sparse.csr_matrix((np.ones(len(rows)), cells), shape=shape)
 
     def __len__(self) -> int:
         return len(self.customers)
