@@ -115,7 +115,9 @@ def run_refresh(landing: Path, warehouse: Path):  # -> ExecuteInProcessResult
     return job.execute_in_process(instance=DagsterInstance.ephemeral(), run_config=run_config)
 
 
-def benchmark(customers: int, workdir: Path, pandas_reference: bool, incremental: bool) -> RunResult:
+def benchmark(
+    customers: int, workdir: Path, pandas_reference: bool, incremental: bool
+) -> RunResult:
     from demo_data import generate, write_dataset
 
     landing, warehouse = workdir / "landing", workdir / "warehouse.duckdb"
@@ -165,8 +167,12 @@ def benchmark(customers: int, workdir: Path, pandas_reference: bool, incremental
             seconds = time.perf_counter() - started
         outcome.incremental_seconds = round(seconds, 1)
         outcome.incremental_stages = stage_results(again, sampler)
-        print_stages(f"[{customers:,}] daily incremental refresh", seconds, sampler.peak,
-                     outcome.incremental_stages)
+        print_stages(
+            f"[{customers:,}] daily incremental refresh",
+            seconds,
+            sampler.peak,
+            outcome.incremental_stages,
+        )
         print(f"[{customers:,}] incremental / full = {seconds / total:.0%}", flush=True)
     return outcome
 
@@ -186,12 +192,17 @@ def machine() -> dict[str, str]:
         "cpu_cores": str(os.cpu_count()),
         "memory_gib": f"{memory:.0f}",
         "python": platform.python_version(),
-        **{pkg: version(pkg) for pkg in ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "scikit-learn", "pandas")},
+        **{
+            pkg: version(pkg)
+            for pkg in ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "scikit-learn", "pandas")
+        },
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--customers", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp folder)")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas reference")
@@ -207,7 +218,9 @@ def main() -> None:
             shutil.rmtree(workdir)
         workdir.mkdir(parents=True)
         try:
-            results.append(benchmark(customers, workdir, not args.no_pandas, not args.no_incremental))
+            results.append(
+                benchmark(customers, workdir, not args.no_pandas, not args.no_incremental)
+            )
         finally:
             if not args.workdir:
                 shutil.rmtree(base, ignore_errors=True)
@@ -226,10 +239,14 @@ def print_growth(results: list[RunResult]) -> None:
     small, large = results[0], results[-1]
     scale = large.customers / small.customers
     print(f"\nGrowth from {small.customers:,} to {large.customers:,} customers ({scale:.0f}x):")
-    print(f"  time   {small.total_seconds:.1f}s -> {large.total_seconds:.1f}s "
-          f"({large.total_seconds / small.total_seconds:.1f}x)")
-    print(f"  memory {small.peak_gib:.2f} -> {large.peak_gib:.2f} GiB "
-          f"({large.peak_gib / max(small.peak_gib, 0.01):.1f}x)")
+    print(
+        f"  time   {small.total_seconds:.1f}s -> {large.total_seconds:.1f}s "
+        f"({large.total_seconds / small.total_seconds:.1f}x)"
+    )
+    print(
+        f"  memory {small.peak_gib:.2f} -> {large.peak_gib:.2f} GiB "
+        f"({large.peak_gib / max(small.peak_gib, 0.01):.1f}x)"
+    )
 
 
 if __name__ == "__main__":

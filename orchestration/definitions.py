@@ -8,6 +8,7 @@ from orchestration.defs.landing import LANDING_FILES, RAW_ASSETS
 from orchestration.defs.prediction import PREDICTION_ASSETS
 from orchestration.defs.privacy import PRIVACY_ASSETS, PRIVACY_JOBS
 from orchestration.defs.publishing import PUBLISHING_ASSETS
+from orchestration.defs.recommendations import RECOMMENDATION_ASSETS
 from orchestration.defs.resources import build_resources
 from orchestration.defs.segmentation import SEGMENTATION_ASSETS
 from orchestration.settings import Settings
@@ -22,6 +23,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             dbt_models,
             *SEGMENTATION_ASSETS,
             *PREDICTION_ASSETS,
+            *RECOMMENDATION_ASSETS,
             *PRIVACY_ASSETS,
             dbt_serving_models,
             *PUBLISHING_ASSETS,

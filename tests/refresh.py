@@ -56,6 +56,14 @@ def refresh(
     return RefreshedWarehouse(Path(landing_dir), Path(warehouse_path), result, truth_dir)
 
 
+def materialization(result: ExecuteInProcessResult, key: str) -> dict:
+    """The metadata of asset `key` ("ml/customer_recommendations") in a run."""
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == key:
+            return event.materialization.metadata
+    raise AssertionError(f"{key} was not materialised")
+
+
 def query(warehouse_path: Path, sql: str, params: list | None = None) -> pd.DataFrame:
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:

@@ -75,6 +75,14 @@ def test_rows_on_or_after_the_as_of_date_change_no_feature(baseline) -> None:
     for table in ("churn_scores", "customer_segments"):
         sql = f"select * from ml.{table}"
         pd.testing.assert_frame_equal(_frame(base, sql), _frame(changed, sql))
+    # So can purchase patterns: affinities, rules, their evaluation and the recommendations.
+    for sql in (
+        "select * from marts.customer_category_affinity order by customer_id, category",
+        "select * from marts.category_associations order by antecedent, consequent",
+        "select * from ml.recommendation_evaluation order by method",
+        "select * from ml.customer_recommendations order by customer_id, rank",
+    ):
+        pd.testing.assert_frame_equal(base.query(sql), changed.query(sql))
 
 
 def test_training_snapshots_never_read_after_their_cutoff(baseline) -> None:
@@ -95,5 +103,13 @@ def test_training_snapshots_never_read_after_their_cutoff(baseline) -> None:
     before, after = base.query(sql), changed.query(sql)
     assert len(before) > 5000
     pd.testing.assert_frame_equal(before, after)
+    # The purchase history the recommendation evaluation is fitted on does not move either.
+    for sql in (
+        "select * from marts.customer_category_snapshots where not is_current "
+        "order by customer_id, category",
+        "select * from marts.category_association_snapshots where not is_current "
+        "order by antecedent, consequent",
+    ):
+        pd.testing.assert_frame_equal(base.query(sql), changed.query(sql))
     current = "select * from marts.customer_features"
     assert not _frame(base, current).equals(_frame(changed, current))

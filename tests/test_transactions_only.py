@@ -55,6 +55,11 @@ def test_transactions_export_with_mapping_runs_end_to_end(
         "select count(*), count(churn_probability) from ml.churn_scores"
     ).fetchone()
     assert scored[0] == features[0] and scored[1] > 0
+    # Without order lines the recommendation tables exist, typed and empty.
+    for table in ("customer_recommendations", "segment_cross_sell", "segment_category_mix"):
+        assert con.execute(f"select count(*) from ml.{table}").fetchone()[0] == 0
+    skipped = con.execute("select distinct note from ml.recommendation_evaluation").fetchall()
+    assert skipped == [("no order lines in the landing data: recommendations skipped",)]
 
 
 def test_run_with_a_bad_as_of_gives_a_clear_error(

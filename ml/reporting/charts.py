@@ -98,3 +98,21 @@ def calibration_chart(table: pd.DataFrame, title: str) -> str:
     axis.legend(loc="upper left")
     axis.grid(alpha=0.3)
     return markdown_image(figure, "calibration")
+
+
+def hit_rate_chart(metrics: pd.DataFrame, ks: tuple[int, ...], title: str) -> str:
+    """Hit rate@k per method (grouped bars), the baseline among them."""
+    figure, axis = plt.subplots(figsize=(6.5, 0.6 * len(metrics) * len(ks) + 1.2))
+    positions = np.arange(len(metrics))
+    height = 0.8 / len(ks)
+    for i, k in enumerate(ks):
+        values = metrics[f"hit_at_{k}"].fillna(0).to_numpy()
+        bars = axis.barh(positions + i * height, values, height, label=f"hit rate@{k}")
+        axis.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+    axis.set_yticks(positions + height * (len(ks) - 1) / 2, metrics["method"].tolist())
+    axis.invert_yaxis()
+    axis.set_xlim(0, 1.1)
+    axis.set(title=title, xlabel="share of customers with a new category in the top k")
+    axis.legend(loc="lower right", fontsize=8)
+    axis.grid(alpha=0.3, axis="x")
+    return markdown_image(figure, title)

@@ -46,36 +46,61 @@ def table_metadata(
     }
 
 
-def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Create or replace `schema.table` with the frame's rows."""
+def write_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    types: dict[str, str] | None = None,
+) -> None:
+    """Create or replace `schema.table` with the frame's rows. With `types` (column -> SQL
+    type) the table has exactly those columns, typed even when the frame is empty."""
     schema = table.split(".")[0]
     con.execute(f"create schema if not exists {schema}")
     con.register("_frame_to_write", frame)
     try:
-        con.execute(f"create or replace table {table} as select * from _frame_to_write")
+        con.execute(
+            f"create or replace table {table} as select {_columns(types)} from _frame_to_write"
+        )
     finally:
         con.unregister("_frame_to_write")
 
 
 def replace_rows(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, key: str, value: object
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    key: str,
+    value: object,
+    types: dict[str, str] | None = None,
 ) -> None:
     """Replace the rows of `table` whose `key` equals `value` with the frame (idempotent
-    history: re-running an as-of date replaces that date's rows). Creates the table if needed."""
+    history: re-running an as-of date replaces that date's rows). Creates the table if needed;
+    `types` as in `write_table`."""
     schema = table.split(".")[0]
     con.execute(f"create schema if not exists {schema}")
     con.register("_frame_to_write", frame)
+    columns = _columns(types)
     try:
         con.execute("begin transaction")
-        con.execute(f"create table if not exists {table} as select * from _frame_to_write limit 0")
+        con.execute(
+            f"create table if not exists {table} as select {columns} from _frame_to_write limit 0"
+        )
         con.execute(f"delete from {table} where {key} = ?", [value])
-        con.execute(f"insert into {table} by name select * from _frame_to_write")
+        con.execute(f"insert into {table} by name select {columns} from _frame_to_write")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
     finally:
         con.unregister("_frame_to_write")
+
+
+def _columns(types: dict[str, str] | None) -> str:
+    if not types:
+        return "*"
+    return ", ".join(
+        f'cast("{name}" as {sql_type}) as "{name}"' for name, sql_type in types.items()
+    )
 
 
 def markdown_table(frame: pd.DataFrame, float_format: str = "{:,.3f}", max_rows: int = 30) -> str:

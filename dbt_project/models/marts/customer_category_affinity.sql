@@ -1,0 +1,9 @@
+-- One row per customer and category they bought before the run's as-of date: spend, share,
+-- orders, last purchase and the recency-weighted affinity. Customers without order lines have
+-- no rows.
+select
+    customer_id,
+    cutoff_date as as_of_date,
+    * exclude (customer_id, cutoff_date, is_current)
+from {{ ref('customer_category_snapshots') }}
+where is_current
