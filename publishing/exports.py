@@ -49,6 +49,7 @@ AUDIENCE_COLUMNS = [
     "value_12m",
     "revenue_last_365d",
     "recommended_action",
+    "recommended_categories",
 ]
 
 
@@ -87,6 +88,7 @@ def build_audiences(customers: pd.DataFrame, policy: ExportPolicy) -> dict[str, 
             "value_12m": allowed["value_12m"].round(2),
             "revenue_last_365d": allowed["revenue_last_365d"].round(2),
             "recommended_action": allowed["recommended_action"],
+            "recommended_categories": _join_categories(allowed),
         }
     )
     if policy.include_email_sha256:
@@ -263,6 +265,17 @@ def _sha256(path: Path) -> str:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _join_categories(customers: pd.DataFrame) -> pd.Series:
+    """The customer's recommended categories as one text ("Socks, Water bottles"), if any."""
+    columns = [c for c in customers.columns if c.startswith("recommended_category_")]
+    if not columns:
+        return pd.Series(None, index=customers.index, dtype=object)
+    joined = customers[sorted(columns)].apply(
+        lambda row: ", ".join(str(v) for v in row if isinstance(v, str) and v), axis=1
+    )
+    return joined.where(joined != "", None)
 
 
 def _slug(name: str) -> str:

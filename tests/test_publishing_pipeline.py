@@ -55,6 +55,14 @@ def test_serving_database_holds_the_documented_tables_without_emails(demo_wareho
         assert not [c for c in columns if "email" in c[1] and c[1] != "email_open_rate_90d"]
         assert not [c for c in columns if not c[2]], "every column has a description"
         assert con.execute("select count(*) from analytics.customer_360").fetchone()[0] == 2000
+        # Purchase-pattern columns join the customer and segment views.
+        recommended = con.execute(
+            "select count(recommended_category_1), count(recommendation_reason_1) "
+            "from analytics.customer_360"
+        ).fetchall()[0]
+        assert recommended[0] > 0 and recommended[0] == recommended[1]
+        summary = con.execute("select cross_sell_categories from analytics.segment_summary").df()
+        assert len(summary) > 0
         log = con.execute("select * from analytics.publish_log").df()
         assert len(log) == 1 and log["customers"][0] == 2000
         assert len(log["source_fingerprint"][0]) == 64
@@ -87,6 +95,7 @@ def test_exports_contain_only_consenting_customers(demo_warehouse) -> None:
         )
         assert len(frame) == entry["rows"]
         assert "email" not in frame.columns and "email_sha256" in frame.columns
+        assert "recommended_categories" in frame.columns
         exported |= set(frame["customer_id"])
     assert exported and not exported & opted_out
 

@@ -15,6 +15,18 @@ profiles as (
 
 scores as (
     select * from {{ source('ml', 'churn_scores') }}
+),
+
+-- Top 3 categories to recommend, as columns (null without order lines).
+recommendations as (
+    select
+        customer_id,
+        max(category) filter (where rank = 1) as recommended_category_1,
+        max(category) filter (where rank = 2) as recommended_category_2,
+        max(category) filter (where rank = 3) as recommended_category_3,
+        max(reason) filter (where rank = 1) as recommendation_reason_1
+    from {{ source('ml', 'customer_recommendations') }}
+    group by customer_id
 )
 
 select
@@ -58,9 +70,14 @@ select
     scores.value_12m,
     scores.expected_next_order_date,
     scores.overdue,
+    recommendations.recommended_category_1,
+    recommendations.recommended_category_2,
+    recommendations.recommended_category_3,
+    recommendations.recommendation_reason_1,
     segments.model_version as segment_model_version,
     scores.model_version as churn_model_version
 from features
 left join segments using (customer_id)
 left join profiles using (segment_id)
 left join scores using (customer_id)
+left join recommendations using (customer_id)

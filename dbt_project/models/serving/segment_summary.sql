@@ -36,6 +36,8 @@ select
     round(risk.high_risk_share, 4) as high_risk_share,
     round(risk.value_12m_total, 2) as value_12m_total,
     round(risk.predicted_revenue_total, 2) as predicted_revenue_total,
+    cross_sell.cross_sell_categories,
     profiles.model_version as segment_model_version
 from profiles
 left join risk using (segment_id)
+left join {{ source('ml', 'segment_cross_sell_summary') }} as cross_sell using (segment_id)
