@@ -34,6 +34,9 @@ STAGES = {
     "ml__customer_segments": "segmentation",
     "ml__segment_profiles": "segmentation",
     "ml__segment_migrations": "segmentation",
+    "ml__recommendation_evaluation": "recommendations",
+    "ml__customer_recommendations": "recommendations",
+    "ml__segment_cross_sell": "recommendations",
     "ml__churn_model": "churn training",
     "ml__churn_scores": "scoring",
     "privacy__erased_history": "publish",
@@ -66,21 +69,23 @@ class RunResult:
     features_match: bool | None = None
 
 
-def step_windows(result) -> dict[str, tuple[float, float]]:  # result: ExecuteInProcessResult
+def step_windows(run) -> dict[str, tuple[float, float]]:  # run: (result, instance)
+    result, instance = run
     starts, windows = {}, {}
-    for event in result.all_events:
-        if event.step_key is None:
+    for entry in instance.all_logs(result.run_id):
+        event = entry.dagster_event
+        if event is None or entry.step_key is None:
             continue
         if event.event_type_value == "STEP_START":
-            starts[event.step_key] = event.timestamp
+            starts[entry.step_key] = entry.timestamp
         elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
-            windows[event.step_key] = (starts[event.step_key], event.timestamp)
+            windows[entry.step_key] = (starts[entry.step_key], entry.timestamp)
     return windows
 
 
-def stage_results(result, sampler: MemorySampler) -> list[StageResult]:
+def stage_results(run, sampler: MemorySampler) -> list[StageResult]:
     grouped: dict[str, list[tuple[float, float]]] = {}
-    for step, window in step_windows(result).items():
+    for step, window in step_windows(run).items():
         grouped.setdefault(STAGES.get(step, step), []).append(window)
     out = []
     for stage, windows in grouped.items():
@@ -91,7 +96,7 @@ def stage_results(result, sampler: MemorySampler) -> list[StageResult]:
     return sorted(out, key=lambda s: order.index(s.stage) if s.stage in order else 99)
 
 
-def run_refresh(landing: Path, warehouse: Path):  # -> ExecuteInProcessResult
+def run_refresh(landing: Path, warehouse: Path):  # -> (ExecuteInProcessResult, instance)
     from dagster import DagsterInstance
 
     from orchestration.definitions import build_definitions
@@ -112,7 +117,9 @@ def run_refresh(landing: Path, warehouse: Path):  # -> ExecuteInProcessResult
     )
     job = build_definitions(settings).resolve_job_def(REFRESH_JOB_NAME)
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    return job.execute_in_process(instance=DagsterInstance.ephemeral(), run_config=run_config)
+    instance = DagsterInstance.ephemeral()
+    result = job.execute_in_process(instance=instance, run_config=run_config)
+    return result, instance
 
 
 def benchmark(

@@ -2,7 +2,10 @@
 
 import os
 
-# scikit-learn's OpenMP threads spin while they wait. Next to another busy process (dbt, a BI
-# query, a second test) that turns a 5-second gradient-boosting fit into minutes on 2 cores;
-# passive waiting keeps the parallel speed without the spinning. Set before sklearn loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# scikit-learn's OpenMP threads spin for a long time while they wait for work. Next to another
+# busy process (dbt, a BI query, a second test) the spinning threads starve the working ones: a
+# 5-second gradient-boosting fit took minutes on 2 cores. A short spin keeps the idle-machine
+# speed (10k rows: 0.57 s either way; 200k rows: 2.7 s -> 3.2 s) and is 30% faster than the
+# default under contention. Passive waiting is worse: 10x slower on small fits. Set before
+# scikit-learn loads libgomp.
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
