@@ -94,6 +94,8 @@ def pandas_features(landing: Path) -> pd.DataFrame:
         rfm[f"orders_last_{days}d"] = recent.groupby("customer_id").size()
         rfm[f"revenue_last_{days}d"] = recent.groupby("customer_id")["amount"].sum()
     rfm["recency_days"] = (as_of - rfm["last_order_at"].dt.normalize()).dt.days
+    # Money is kept to the cent before ranking, as in the marts (equal spend, equal score).
+    rfm["monetary_total"] = rfm["monetary_total"].round(2)
     features = population.join(rfm)
     counts = ["frequency"] + [c for c in features if c.startswith(("orders_last", "revenue_last"))]
     features[counts] = features[counts].fillna(0)

@@ -12,6 +12,7 @@ with their line number and text, so ``rows read = rows loaded + rows rejected`` 
 from __future__ import annotations
 
 import glob
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,9 @@ class LoadReport:
     missing_optional_columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     derived_order_id: bool = False
+    # full: every file reloaded; append: only files not loaded before; unchanged: nothing new.
+    mode: str = "full"
+    files_read: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -107,8 +111,14 @@ def load_entity(
     mapping: LandingMapping,
     entity_name: str,
     suppression: Suppression | None = None,
+    incremental: bool = True,
 ) -> LoadReport:
-    """(Re)build ``raw.<entity>`` and ``raw.<entity>_rejects`` from the landing files.
+    """Bring ``raw.<entity>`` and ``raw.<entity>_rejects`` up to date with the landing files.
+
+    When every file loaded before is still there unchanged (same size and modification time)
+    and the mapping and suppression list are the same, only new files are read and appended
+    (a daily drop costs a day of data, not the history); otherwise everything is reloaded.
+    Each load stamps its rows with a new `_batch` number, which incremental dbt models follow.
 
     With a suppression list, rows of erased customers are dropped (and counted); for
     order_items that needs raw.suppressed_orders, which loading orders writes."""
@@ -133,42 +143,172 @@ def load_entity(
 
     report.files = [str(f) for f in files]
     report.file_format = detect_format(files, entity_mapping)
+    load_key = _load_key(entity_mapping, suppression)
+    new_files = _new_files_only(con, entity, files, load_key) if incremental else None
+    if new_files is not None and not new_files:
+        report.mode = "unchanged"
+        _carry_over_counts(con, entity, report)
+        return report
+    if new_files is not None:
+        report.mode = "append"
+    to_read = new_files if new_files is not None else files
+    report.files_read = len(to_read)
+    batch = _next_batch(con, entity)
     scans = [
         _scan_file(con, f, report.file_format, entity_mapping, index)
-        for index, f in enumerate(files)
+        for index, f in enumerate(to_read)
     ]
     scans = [s for s in scans if s is not None]
-    if not scans:
+    if not scans and report.mode == "full":
         _create_empty(con, entity)
+        _record_files(con, entity, files, batch, load_key, replace=True)
         report.notes.append("every file is empty: table left empty")
         _write_load_log(con, entity, report)
         return report
 
-    present = _check_columns(scans, entity_mapping, report)
-    selects = [_mapped_select(scan, entity, entity_mapping, present[scan.alias]) for scan in scans]
-    body = "\nunion all by name\n".join(selects)
-    if (
-        entity_name == "orders"
-        and "order_id" not in entity_mapping.columns
-        and not any("order_id" in present[s.alias] for s in scans)
-    ):
-        report.derived_order_id = True
-        body = _with_derived_order_id(body)
     table = f"{RAW_SCHEMA}.{entity.raw_table}"
-    if suppression is not None:
-        body = _without_suppressed(con, body, entity, suppression, report)
-    con.execute(f"create or replace table {table} as {body}")
-    report.rows_loaded = con.execute(f"select count(*) from {table}").fetchall()[0][0]
-    report.rows_rejected, suppressed_lines = _create_rejects(con, entity, scans, suppression)
+    if scans:
+        present = _check_columns(scans, entity_mapping, report)
+        selects = [
+            _mapped_select(scan, entity, entity_mapping, present[scan.alias]) for scan in scans
+        ]
+        body = "\nunion all by name\n".join(selects)
+        if (
+            entity_name == "orders"
+            and "order_id" not in entity_mapping.columns
+            and not any("order_id" in present[s.alias] for s in scans)
+        ):
+            report.derived_order_id = True
+            body = _with_derived_order_id(body)
+        if suppression is not None:
+            body = _without_suppressed(con, body, entity, suppression, report, report.mode)
+        body = f"select *, cast({batch} as bigint) as _batch from ({body}) as mapped"
+        if report.mode == "append":
+            con.execute(f"insert into {table} by name {body}")
+        else:
+            con.execute(f"create or replace table {table} as {body}")
+    report.rows_loaded = con.execute(
+        f"select count(*) from {table} where _batch = {batch}"
+    ).fetchall()[0][0]
+    report.rows_rejected, suppressed_lines = _create_rejects(
+        con, entity, scans, suppression, append=report.mode == "append"
+    )
     report.rows_suppressed += suppressed_lines
     if report.rows_rejected:
-        _renumber_around_rejects(con, entity)
+        _renumber_around_rejects(con, entity, batch, [scan.path.name for scan in scans])
     for scan in scans:
-        con.execute(f"drop table if exists {scan.alias}")
-    if report.rows_loaded + report.rows_rejected == 0:
+        scan.drop(con)
+    if report.rows_loaded + report.rows_rejected == 0 and report.mode == "full":
         report.notes.append("files hold a header only: table left empty")
+    _record_files(con, entity, to_read, batch, load_key, replace=report.mode == "full")
+    if report.mode == "append":
+        report.notes.append(f"appended {len(to_read)} new file(s); earlier files unchanged")
+        _add_previous_counts(con, entity, report)
     _write_load_log(con, entity, report)
     return report
+
+
+def _files_table(entity: Entity) -> str:
+    return f"{RAW_SCHEMA}.{entity.raw_table}_files"
+
+
+def _load_key(mapping: EntityMapping, suppression: Suppression | None) -> str:
+    """Changes whenever the same files would load differently."""
+    digest = hashlib.sha256(repr(mapping).encode())
+    if suppression is not None:
+        digest.update(",".join(sorted(suppression.customer_hashes)).encode())
+    return digest.hexdigest()[:16]
+
+
+def _fingerprint(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _new_files_only(
+    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[Path], load_key: str
+) -> list[Path] | None:
+    """The files not loaded yet, or None when a full reload is needed (a loaded file changed
+    or disappeared, the mapping or suppression list changed, order ids are derived)."""
+    if not _table_exists(con, _files_table(entity)) or not _table_exists(
+        con, f"{RAW_SCHEMA}.{entity.raw_table}_load"
+    ):
+        return None
+    derived = con.execute(
+        f"select bool_or(derived_order_id) from {RAW_SCHEMA}.{entity.raw_table}_load"
+    ).fetchall()[0][0]
+    if derived:
+        return None  # derived ids number repeats across all files: always reload
+    loaded = {
+        file: (size, mtime, key)
+        for file, size, mtime, key in con.execute(
+            f"select file, size, mtime_ns, load_key from {_files_table(entity)}"
+        ).fetchall()
+    }
+    if not loaded:
+        return None
+    current = {str(f): f for f in files}
+    for file, (size, mtime, key) in loaded.items():
+        if key != load_key or file not in current or _fingerprint(current[file]) != (size, mtime):
+            return None
+    return [f for name, f in current.items() if name not in loaded]
+
+
+BATCHES = f"{RAW_SCHEMA}.load_batches"
+
+
+def _next_batch(con: duckdb.DuckDBPyConnection, entity: Entity) -> int:
+    """A number no earlier load of any entity used: incremental dbt models tell new rows
+    from processed ones by it, so it must never repeat, even after a full reload."""
+    con.execute(
+        f"create table if not exists {BATCHES} (batch bigint, entity varchar, started_at timestamp)"
+    )
+    latest = con.execute(f"select coalesce(max(batch), 0) from {BATCHES}").fetchall()[0][0]
+    con.execute(f"insert into {BATCHES} values (?, ?, now())", [latest + 1, entity.name])
+    return latest + 1
+
+
+def _record_files(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    files: list[Path],
+    batch: int,
+    load_key: str,
+    replace: bool,
+) -> None:
+    table = _files_table(entity)
+    if replace or not _table_exists(con, table):
+        con.execute(
+            f"create or replace table {table} (file varchar, size bigint, mtime_ns bigint, "
+            "batch bigint, load_key varchar)"
+        )
+    for path in files:
+        size, mtime = _fingerprint(path)
+        con.execute(
+            f"insert into {table} values (?, ?, ?, ?, ?)", [str(path), size, mtime, batch, load_key]
+        )
+
+
+def _previous_counts(con: duckdb.DuckDBPyConnection, entity: Entity) -> tuple[int, int, int]:
+    return con.execute(
+        f"select rows_loaded, rows_rejected, rows_suppressed "
+        f"from {RAW_SCHEMA}.{entity.raw_table}_load"
+    ).fetchall()[0]
+
+
+def _add_previous_counts(
+    con: duckdb.DuckDBPyConnection, entity: Entity, report: LoadReport
+) -> None:
+    """Totals of the raw table after an append: what earlier loads counted plus this one."""
+    loaded, rejected, suppressed = _previous_counts(con, entity)
+    report.rows_loaded += loaded
+    report.rows_rejected += rejected
+    report.rows_suppressed += suppressed
+
+
+def _carry_over_counts(con: duckdb.DuckDBPyConnection, entity: Entity, report: LoadReport) -> None:
+    report.rows_loaded, report.rows_rejected, report.rows_suppressed = _previous_counts(con, entity)
+    report.notes.append("no new or changed files: raw table unchanged")
 
 
 @dataclass
@@ -176,7 +316,11 @@ class _Scan:
     path: Path
     alias: str
     columns: dict[str, str]  # column name -> DuckDB type
-    rejects_table: str | None
+    rejects_table: str | None  # CSV only; Parquet scans are views, CSV scans temp tables
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        kind = "table" if self.rejects_table else "view"
+        con.execute(f"drop {kind} if exists {self.alias}")
 
 
 def _scan_file(
@@ -191,10 +335,12 @@ def _scan_file(
     literal = _sql_str(str(path))
     if file_format == "parquet":
         try:
+            # A view: Parquet is typed and fast to read, so it is not copied twice.
             con.execute(
-                f"create or replace temp table {alias} as select *, file_row_number + 1 as "
+                f"create or replace temp view {alias} as select *, file_row_number + 1 as "
                 f"_source_row from read_parquet({literal}, file_row_number = true)"
             )
+            con.execute(f"select * from {alias} limit 0").fetchall()
         except duckdb.Error as exc:
             raise LandingError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
         rejects = None
@@ -312,9 +458,10 @@ def _without_suppressed(
     entity: Entity,
     suppression: Suppression,
     report: LoadReport,
+    mode: str,
 ) -> str:
     """Materialise the mapped rows once, count and drop erased customers' rows."""
-    if entity.name == "orders" and not suppression.customer_hashes:
+    if entity.name == "orders" and (mode == "full" or not _table_exists(con, SUPPRESSED_ORDERS)):
         con.execute(f"create or replace table {SUPPRESSED_ORDERS} (order_hash varchar)")
     if not suppression.customer_hashes:
         return body
@@ -336,7 +483,7 @@ def _without_suppressed(
         return "select * from _mapped"
     if entity.name == "orders":
         con.execute(
-            f"create or replace table {SUPPRESSED_ORDERS} as select distinct "
+            f"insert into {SUPPRESSED_ORDERS} select distinct "
             f"{suppression.hash_sql('order_id')} as order_hash from _mapped where {erased}"
         )
     report.rows_suppressed = con.execute(f"select count(*) from _mapped where {erased}").fetchall()[
@@ -370,7 +517,8 @@ def _write_load_log(con: duckdb.DuckDBPyConnection, entity: Entity, report: Load
         f"""
         create or replace table {RAW_SCHEMA}.{entity.raw_table}_load as
         select ? as entity, ? as files, ? as rows_read, ? as rows_loaded,
-               ? as rows_rejected, ? as rows_suppressed, now() as loaded_at
+               ? as rows_rejected, ? as rows_suppressed, ? as derived_order_id,
+               ? as load_mode, now() as loaded_at
         """,
         [
             entity.name,
@@ -379,6 +527,8 @@ def _write_load_log(con: duckdb.DuckDBPyConnection, entity: Entity, report: Load
             report.rows_loaded,
             report.rows_rejected,
             report.rows_suppressed,
+            report.derived_order_id,
+            report.mode,
         ],
     )
 
@@ -387,8 +537,9 @@ def _create_empty(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     columns = ", ".join(f"{c} varchar" for c in entity.columns)
     con.execute(
         f"create or replace table {RAW_SCHEMA}.{entity.raw_table} "
-        f"({columns}, _source_file varchar, _source_row bigint)"
+        f"({columns}, _source_file varchar, _source_row bigint, _batch bigint)"
     )
+    con.execute(f"drop table if exists {_files_table(entity)}")
     _create_rejects(con, entity, [])
 
 
@@ -397,8 +548,10 @@ def _create_rejects(
     entity: Entity,
     scans: list[_Scan],
     suppression: Suppression | None = None,
+    append: bool = False,
 ) -> tuple[int, int]:
-    """(lines kept in raw.<entity>_rejects, lines dropped as an erased customer's)."""
+    """(lines kept in raw.<entity>_rejects from these scans, lines dropped as an erased
+    customer's). Appends to the table in append mode, replaces it otherwise."""
     table = f"{RAW_SCHEMA}.{entity.raw_table}_rejects"
     parts = [
         # DuckDB writes one reject per missing column; a user counts lines.
@@ -410,23 +563,25 @@ def _create_rejects(
         for scan in scans
         if scan.rejects_table
     ]
-    if not parts:
+    if not append or not _table_exists(con, table):
         con.execute(
             f"create or replace table {table} (_source_file varchar, _source_row bigint, "
             f"raw_line varchar, error_type varchar, error_message varchar)"
         )
-    else:
+    kept = total = 0
+    if parts:
         body = " union all ".join(parts)
         total = con.execute(f"select count(*) from ({body})").fetchall()[0][0]
         if suppression is not None and suppression.customer_hashes:
             body = _rejects_without_suppressed(con, body, suppression)
-        con.execute(f"create or replace table {table} as {body}")
+        before = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+        con.execute(f"insert into {table} by name {body}")
+        kept = con.execute(f"select count(*) from {table}").fetchall()[0][0] - before
     for scan in scans:
         if scan.rejects_table:
             con.execute(f"drop table if exists {scan.rejects_table}")
             con.execute(f"drop table if exists {scan.rejects_table}_scan")
-    kept = con.execute(f"select count(*) from {table}").fetchall()[0][0]
-    return kept, (total - kept) if parts else 0
+    return kept, total - kept
 
 
 def _rejects_without_suppressed(
@@ -458,7 +613,9 @@ def _rejects_without_suppressed(
     """
 
 
-def _renumber_around_rejects(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+def _renumber_around_rejects(
+    con: duckdb.DuckDBPyConnection, entity: Entity, batch: int, files: list[str]
+) -> None:
     """Give accepted rows their true line number once rejected lines are known.
 
     Accepted row k (line k + 1 before correction) moves down by the number of rejected lines
@@ -466,21 +623,26 @@ def _renumber_around_rejects(con: duckdb.DuckDBPyConnection, entity: Entity) -> 
     so it precedes accepted row k when reject_line - i <= k.
     """
     table = f"{RAW_SCHEMA}.{entity.raw_table}"
+    names = ", ".join(_sql_str(name) for name in files)
     con.execute(
         f"""
         update {table} as t set _source_row = t._source_row + shift.rejects_before
         from (
             select r._source_file, a._source_row, max(r.idx) as rejects_before
-            from (select distinct _source_file, _source_row from {table}) as a
+            from (
+                select distinct _source_file, _source_row from {table} where _batch = {batch}
+            ) as a
             join (
                 select _source_file, _source_row,
                        row_number() over (partition by _source_file order by _source_row) as idx
                 from {table}_rejects
+                where _source_file in ({names})
             ) as r
               on r._source_file = a._source_file and r._source_row - r.idx <= a._source_row - 1
             group by all
         ) as shift
-        where t._source_file = shift._source_file and t._source_row = shift._source_row
+        where t._batch = {batch}
+          and t._source_file = shift._source_file and t._source_row = shift._source_row
         """
     )
 

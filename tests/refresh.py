@@ -32,9 +32,11 @@ def refresh(
     raise_on_error: bool = True,
     run_config: dict | None = None,
     model_dir: Path | None = None,
+    asset_selection: list | None = None,
 ) -> RefreshedWarehouse:
-    """One run of the daily refresh job. Models and reports go beside the warehouse unless
-    `model_dir` is given (runs that share it share the model in use)."""
+    """One run of the daily refresh job (or of `asset_selection`, AssetKeys, within it).
+    Models and reports go beside the warehouse unless `model_dir` is given (runs that share it
+    share the model in use)."""
     from orchestration.definitions import build_definitions
     from orchestration.defs.automation import REFRESH_JOB_NAME
 
@@ -51,7 +53,10 @@ def refresh(
     )
     job = build_definitions(settings).resolve_job_def(REFRESH_JOB_NAME)
     result = job.execute_in_process(
-        run_config=run_config, instance=DagsterInstance.ephemeral(), raise_on_error=raise_on_error
+        run_config=run_config,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=raise_on_error,
+        asset_selection=asset_selection,
     )
     return RefreshedWarehouse(Path(landing_dir), Path(warehouse_path), result, truth_dir)
 

@@ -201,3 +201,80 @@ def test_a_non_parquet_file_named_parquet_fails_with_the_file_name(landing_dir: 
     (landing_dir / "orders.parquet").write_text("this is not parquet")
     with pytest.raises(LandingError, match=r"orders\.parquet: not a readable Parquet file"):
         _load(landing_dir, "orders")
+
+
+def _daily_event_file(folder: Path, day: str, lines: list[str]) -> None:
+    body = "customer_id,occurred_at,event_type\n" + "".join(f"{line}\n" for line in lines)
+    (folder / f"{day}.csv").write_text(body)
+
+
+def test_a_new_daily_file_is_appended_without_rereading_the_history(landing_dir: Path) -> None:
+    folder = landing_dir / "events"
+    folder.mkdir()
+    _daily_event_file(folder, "2024-01-01", ["c1,2024-01-01,login", "c2,2024-01-01,login"])
+    con = duckdb.connect()
+    mapping = load_mapping(landing_dir)
+    first = load_entity(con, landing_dir, mapping, "events")
+    assert (first.mode, first.files_read, first.rows_loaded) == ("full", 1, 2)
+
+    again = load_entity(con, landing_dir, mapping, "events")
+    assert (again.mode, again.files_read, again.rows_loaded) == ("unchanged", 0, 2)
+
+    # The new day has a ragged line 3: it is rejected with its own file's line number.
+    _daily_event_file(
+        folder, "2024-01-02", ["c1,2024-01-02,login", "c3,2024-01-02", "c3,2024-01-02,login"]
+    )
+    appended = load_entity(con, landing_dir, mapping, "events")
+    assert (appended.mode, appended.files_read) == ("append", 1)
+    # Report counts cover the whole raw table, like a full load would.
+    assert (appended.rows_loaded, appended.rows_rejected) == (4, 1)
+    assert _rows(
+        con, "select _source_file, _source_row, _batch from raw.events order by 3, 1, 2"
+    ) == [
+        ("2024-01-01.csv", 2, 1),
+        ("2024-01-01.csv", 3, 1),
+        ("2024-01-02.csv", 2, 2),
+        ("2024-01-02.csv", 4, 2),
+    ]
+    assert _rows(con, "select _source_file, _source_row from raw.events_rejects") == [
+        ("2024-01-02.csv", 3)
+    ]
+    log = _rows(con, "select rows_loaded, rows_rejected from raw.events_load")
+    assert log == [(4, 1)]
+
+
+def test_appending_gives_the_same_rows_as_loading_everything_at_once(landing_dir: Path) -> None:
+    folder = landing_dir / "events"
+    folder.mkdir()
+    _daily_event_file(folder, "2024-01-01", ["c1,2024-01-01,login", "c1,2024-01-01"])
+    mapping = load_mapping(landing_dir)
+    stepwise = duckdb.connect()
+    load_entity(stepwise, landing_dir, mapping, "events")
+    _daily_event_file(folder, "2024-01-02", ["c2,2024-01-02", "c2,2024-01-02,login"])
+    load_entity(stepwise, landing_dir, mapping, "events")
+    at_once = duckdb.connect()
+    load_entity(at_once, landing_dir, mapping, "events", incremental=False)
+    for table in ("raw.events", "raw.events_rejects"):
+        query = f"select * exclude (_batch) from {table} order by all"
+        if table.endswith("rejects"):
+            query = f"select _source_file, _source_row, raw_line from {table} order by all"
+        assert _rows(stepwise, query) == _rows(at_once, query)
+
+
+def test_a_changed_or_removed_file_triggers_a_full_reload(landing_dir: Path) -> None:
+    folder = landing_dir / "events"
+    folder.mkdir()
+    _daily_event_file(folder, "2024-01-01", ["c1,2024-01-01,login"])
+    _daily_event_file(folder, "2024-01-02", ["c2,2024-01-02,login"])
+    con = duckdb.connect()
+    mapping = load_mapping(landing_dir)
+    load_entity(con, landing_dir, mapping, "events")
+
+    _daily_event_file(folder, "2024-01-01", ["c1,2024-01-01,login", "c9,2024-01-01,login"])
+    corrected = load_entity(con, landing_dir, mapping, "events")
+    assert (corrected.mode, corrected.files_read, corrected.rows_loaded) == ("full", 2, 3)
+
+    (folder / "2024-01-02.csv").unlink()
+    removed = load_entity(con, landing_dir, mapping, "events")
+    assert (removed.mode, removed.rows_loaded) == ("full", 2)
+    assert _rows(con, "select distinct _source_file from raw.events") == [("2024-01-01.csv",)]

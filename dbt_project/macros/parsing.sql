@@ -42,17 +42,29 @@
     date '{{ var("min_valid_date") }}'
 {%- endmacro %}
 
-{#- Shared timestamp checks: the reason code, or null when the timestamp is usable. -#}
-{% macro timestamp_reject_reason(text_column, parsed_column) -%}
+{#- Shared timestamp checks: the reason code, or null when the timestamp is usable. The raw
+    text is only looked at for rows whose timestamp did not parse (casting every typed
+    timestamp back to text would cost a full pass over the events). -#}
+{% macro timestamp_reject_reason(raw_column, parsed_column) -%}
     case
-        when {{ text_column }} is null then 'missing_date'
-        when {{ parsed_column }} is null then 'unparseable_date'
+        when {{ parsed_column }} is null then
+            case when {{ clean_text(raw_column) }} is null then 'missing_date' else 'unparseable_date' end
+        else {{ timestamp_range_reject_reason(parsed_column) }}
+    end
+{%- endmacro %}
+
+{#- Whole-day bounds: a timestamp before min_valid_date or after run_date is rejected. Both
+    bounds fall on midnight, so a day's rows are all in or all out (int_customer_daily_activity
+    relies on that). -#}
+{% macro timestamp_range_reject_reason(parsed_column) -%}
+    case
         when {{ parsed_column }} < {{ min_valid_date() }} then 'date_too_old'
         when {{ parsed_column }} >= {{ run_date() }} + interval 1 day then 'future_date'
     end
 {%- endmacro %}
 
 {#- The raw values of a row as JSON text, for the quarantine tables. -#}
-{% macro raw_values_json(columns) -%}
-    to_json({ {%- for c in columns %}'{{ c }}': cast({{ c }} as varchar){% if not loop.last %}, {% endif %}{% endfor -%} })::varchar
+{% macro raw_values_json(columns, relation) -%}
+    to_json({ {%- for c in columns %}'{{ c }}': cast({{ relation }}.{{ c }} as varchar){% if not loop.last %}, {% endif %}{% endfor -%} })::varchar
 {%- endmacro %}
+

@@ -53,6 +53,9 @@ def _load_report_metadata(report: LoadReport) -> dict[str, object]:
             "\n".join(f"- `{f}`" for f in report.files) or "_no file: table left empty_"
         ),
         "file_format": report.file_format or "none",
+        # full / append (only new files read) / unchanged: what the daily refresh cost.
+        "load_mode": report.mode,
+        "files_read": report.files_read,
         "missing_optional_columns": ", ".join(report.missing_optional_columns) or "none",
         "ignored_columns": ", ".join(report.ignored_columns) or "none",
         "derived_order_id": report.derived_order_id,

@@ -1,11 +1,10 @@
--- One row per customer and day with activity: event counts per known type and in total.
+-- One row per customer and day with usable events: event counts per known type and in total.
 -- The engagement snapshots aggregate this (much smaller than the raw events) per cutoff.
-select
-    customer_id,
-    cast(occurred_at as date) as activity_date,
-    count(*) as events,
-    {% for event_type in var('event_types') -%}
-    count(*) filter (where event_type = '{{ event_type }}') as {{ event_type }}{{ "," if not loop.last }}
-    {% endfor %}
-from {{ ref('stg_landing__events') }}
-group by customer_id, cast(occurred_at as date)
+-- A view: the date range checks of base_landing__events reject whole days, so filtering the
+-- incrementally kept int_customer_event_days by day gives exactly the usable events' days.
+{{ config(materialized='view') }}
+
+select * exclude (last_batch)
+from {{ ref('int_customer_event_days') }}
+where activity_date >= {{ min_valid_date() }}
+  and activity_date <= {{ run_date() }}

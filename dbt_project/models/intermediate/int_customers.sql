@@ -11,8 +11,9 @@ order_customers as (
 ),
 
 event_customers as (
-    select customer_id, min(occurred_at) as first_event_at
-    from {{ ref('stg_landing__events') }}
+    -- From the daily activity: a row per customer-day, not per event.
+    select customer_id, min(first_event_at) as first_event_at
+    from {{ ref('int_customer_daily_activity') }}
     group by customer_id
 ),
 

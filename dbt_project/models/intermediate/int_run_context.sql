@@ -2,7 +2,7 @@
 with latest as (
     select
         (select max(ordered_at) from {{ ref('stg_landing__orders') }}) as latest_order_at,
-        (select max(occurred_at) from {{ ref('stg_landing__events') }}) as latest_event_at
+        (select max(last_event_at) from {{ ref('int_customer_daily_activity') }}) as latest_event_at
 ),
 
 resolved as (
@@ -27,7 +27,8 @@ select
         where ordered_at < resolved.as_of_date
     ) as latest_order_at,
     (
-        select max(occurred_at) from {{ ref('stg_landing__events') }}
-        where occurred_at < resolved.as_of_date
+        -- Days before the as-of date hold exactly the events before it.
+        select max(last_event_at) from {{ ref('int_customer_daily_activity') }}
+        where activity_date < resolved.as_of_date
     ) as latest_event_at
 from resolved

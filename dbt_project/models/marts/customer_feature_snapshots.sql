@@ -17,8 +17,8 @@ events_by_cutoff as (
     select
         cutoffs.cutoff_date,
         exists (
-            select 1 from {{ ref('stg_landing__events') }} as events
-            where events.occurred_at < cutoffs.cutoff_date
+            select 1 from {{ ref('int_customer_daily_activity') }} as activity
+            where activity.activity_date < cutoffs.cutoff_date
         ) as events_available
     from {{ ref('int_feature_cutoffs') }} as cutoffs
 )

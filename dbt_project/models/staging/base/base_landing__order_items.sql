@@ -1,4 +1,5 @@
 -- Every raw order line, typed, with the reason it cannot be used (null when it can).
+-- A table: typed once, read by staging, quarantine and the audit.
 with typed as (
     select
         {{ clean_text('order_id') }} as order_id,
@@ -9,9 +10,7 @@ with typed as (
         {{ parse_number('unit_price') }} as unit_price,
         {{ clean_text('unit_price') }} as unit_price_text,
         _source_file,
-        _source_row,
-        {{ raw_values_json(['order_id', 'product_id', 'category', 'quantity', 'unit_price']) }}
-            as raw_values
+        _source_row
     from {{ source('landing', 'order_items') }}
 ),
 
@@ -28,7 +27,6 @@ select
     round(unit_price, 2) as unit_price,
     _source_file,
     _source_row,
-    raw_values,
     case
         when typed.order_id is null then 'missing_order_id'
         when quantity_text is not null and quantity is null then 'unparseable_quantity'

@@ -1,17 +1,16 @@
 -- Every raw order row, typed, with the reason it cannot be used (null when it can).
+-- A table: typed once, read by staging, quarantine and the audit.
 with typed as (
     select
         {{ clean_text('order_id') }} as order_id,
         {{ clean_text('customer_id') }} as customer_id,
         {{ parse_timestamp('ordered_at') }} as ordered_at,
-        {{ clean_text('ordered_at') }} as ordered_at_text,
+        ordered_at as ordered_at_raw,
         {{ parse_number('amount') }} as amount,
         {{ clean_text('amount') }} as amount_text,
         {{ normalise_order_status('status') }} as status,
         _source_file,
-        _source_row,
-        {{ raw_values_json(['order_id', 'customer_id', 'ordered_at', 'amount', 'status']) }}
-            as raw_values
+        _source_row
     from {{ source('landing', 'orders') }}
 ),
 
@@ -21,8 +20,8 @@ checked as (
         case
             when order_id is null then 'missing_order_id'
             when customer_id is null then 'missing_customer_id'
-            when {{ timestamp_reject_reason('ordered_at_text', 'ordered_at') }} is not null
-                then {{ timestamp_reject_reason('ordered_at_text', 'ordered_at') }}
+            when {{ timestamp_reject_reason('ordered_at_raw', 'ordered_at') }} is not null
+                then {{ timestamp_reject_reason('ordered_at_raw', 'ordered_at') }}
             when amount_text is null then 'missing_amount'
             when amount is null then 'unparseable_amount'
             when status is null then 'unknown_status'
@@ -39,7 +38,6 @@ select
     status,
     _source_file,
     _source_row,
-    raw_values,
     coalesce(
         row_reject_reason,
         -- Duplicate order ids: the first usable row in file order wins.

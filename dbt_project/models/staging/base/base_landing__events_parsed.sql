@@ -1,0 +1,42 @@
+-- Every raw event row, typed once and kept: incremental on the loader's _batch, so a daily
+-- drop types a day of events, not the whole history. Only checks that depend on the row
+-- alone are made here; the date range checks (which move with run_date) are made in
+-- base_landing__events, so a row is never judged against yesterday's settings.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_stale_batches(source('landing', 'events')) }}",
+) }}
+
+with typed as (
+    select
+        {{ clean_text('customer_id') }} as customer_id,
+        {{ parse_timestamp('occurred_at') }} as occurred_at,
+        occurred_at as occurred_at_raw,
+        lower({{ clean_text('event_type') }}) as event_type,
+        {{ clean_text('properties') }} as properties,
+        _source_file,
+        _source_row,
+        _batch
+    from {{ source('landing', 'events') }}
+    {% if is_incremental() -%}
+    where _batch > (select coalesce(max(_batch), 0) from {{ this }})
+    {%- endif %}
+)
+
+select
+    customer_id,
+    occurred_at,
+    event_type,
+    properties,
+    _source_file,
+    _source_row,
+    _batch,
+    case
+        when customer_id is null then 'missing_customer_id'
+        when event_type is null then 'missing_event_type'
+        when occurred_at is null then
+            case when {{ clean_text('occurred_at_raw') }} is null
+                then 'missing_date' else 'unparseable_date' end
+    end as parse_reject_reason
+from typed
