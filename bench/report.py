@@ -12,6 +12,29 @@ TARGETS = {
 }
 
 
+def target_status(results: list) -> list[str]:
+    """Each target against the largest scale measured."""
+    large = results[-1]
+    rows = [
+        ("full refresh", f"{large.total_seconds:.0f} s", large.total_seconds <= 120),
+        ("peak memory", f"{large.peak_gib:.1f} GiB", large.peak_gib <= 6),
+    ]
+    if large.pandas_seconds is not None:
+        ratio = large.pandas_seconds / large.ours_feature_seconds
+        rows.append(("feature marts vs pandas", f"{ratio:.1f}x", ratio >= 2))
+    if large.incremental_seconds is not None:
+        share = large.incremental_seconds / large.total_seconds
+        rows.append(("daily incremental refresh", f"{share:.0%} of full", share <= 0.2))
+    return [
+        f"## Targets at {large.customers:,} customers",
+        "",
+        "| Target | Measured | Met |",
+        "|---|---|---|",
+        *[f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met in rows],
+        "",
+    ]
+
+
 def write_benchmarks(path: Path, machine: dict[str, str], results: list) -> Path:
     lines = [
         "# Benchmarks",
@@ -70,6 +93,24 @@ def write_benchmarks(path: Path, machine: dict[str, str], results: list) -> Path
                 ],
                 "",
             ]
+        if result.training_samples:
+            lines += [
+                "Churn and value training by rows sampled per cutoff (`max_rows_per_cutoff`, "
+                "default 20,000; `python -m bench.churn_sample`). Time covers loading the sample "
+                "and training; metrics are on the newest validation cutoff, sampled alike:",
+                "",
+                "| Rows per cutoff | Seconds | Validation rows | Churn AUC | Recency AUC "
+                "| Top-decile lift | Value Spearman |",
+                "|---:|---:|---:|---:|---:|---:|---:|",
+                *[
+                    f"| {'all' if s['cap'] <= 0 else format(s['cap'], ',')} | {s['seconds']:.1f} "
+                    f"| {s['churn_rows']:,} | {s['auc']:.4f} | {s['recency_auc']:.4f} "
+                    f"| {s['top_decile_lift']:.2f} | {s['value_spearman']} |"
+                    for s in result.training_samples
+                ],
+                "",
+            ]
+    lines += target_status(results)
     if len(results) > 1:
         small, large = results[0], results[-1]
         lines += [

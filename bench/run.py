@@ -67,6 +67,8 @@ class RunResult:
     pandas_seconds: float | None = None
     ours_feature_seconds: float | None = None
     features_match: bool | None = None
+    # Churn/value training per max_rows_per_cutoff (bench.churn_sample).
+    training_samples: list[dict] = field(default_factory=list)
 
 
 def step_windows(run) -> dict[str, tuple[float, float]]:  # run: (result, instance)
@@ -123,7 +125,11 @@ def run_refresh(landing: Path, warehouse: Path):  # -> (ExecuteInProcessResult, 
 
 
 def benchmark(
-    customers: int, workdir: Path, pandas_reference: bool, incremental: bool
+    customers: int,
+    workdir: Path,
+    pandas_reference: bool,
+    incremental: bool,
+    sample_caps: list[int],
 ) -> RunResult:
     from demo_data import generate, write_dataset
 
@@ -181,6 +187,12 @@ def benchmark(
             outcome.incremental_stages,
         )
         print(f"[{customers:,}] incremental / full = {seconds / total:.0%}", flush=True)
+
+    if sample_caps:
+        from bench.churn_sample import measure
+
+        print(f"[{customers:,}] churn/value training by rows sampled per cutoff:", flush=True)
+        outcome.training_samples = [asdict(r) for r in measure(warehouse, sample_caps)]
     return outcome
 
 
@@ -214,6 +226,13 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp folder)")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas reference")
     parser.add_argument("--no-incremental", action="store_true", help="skip the incremental run")
+    parser.add_argument(
+        "--sample-caps",
+        type=int,
+        nargs="*",
+        default=[5_000, 20_000, 50_000],
+        help="max_rows_per_cutoff values whose training time and quality are measured",
+    )
     parser.add_argument("--write", action="store_true", help="write the results to BENCHMARKS.md")
     args = parser.parse_args()
 
@@ -226,7 +245,13 @@ def main() -> None:
         workdir.mkdir(parents=True)
         try:
             results.append(
-                benchmark(customers, workdir, not args.no_pandas, not args.no_incremental)
+                benchmark(
+                    customers,
+                    workdir,
+                    not args.no_pandas,
+                    not args.no_incremental,
+                    args.sample_caps,
+                )
             )
         finally:
             if not args.workdir:

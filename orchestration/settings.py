@@ -8,12 +8,15 @@ them per run.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_CHURN_HORIZON_DAYS = 90
+# DuckDB spills joins and aggregations to disk beyond this; dbt's profile reads the same variable.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 
 
 class SettingsError(ValueError):
@@ -74,3 +77,14 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
 
 def _path(env: os._Environ[str] | dict[str, str], name: str, default: Path) -> Path:
     return Path(env.get(name) or default).resolve()
+
+
+def duckdb_memory_limit(environ: dict[str, str] | None = None) -> str:
+    """INSIGHTS_DUCKDB_MEMORY_LIMIT (DuckDB syntax: "4GB", "500MB"), for warehouse connections."""
+    env = os.environ if environ is None else environ
+    value = env.get("INSIGHTS_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, flags=re.IGNORECASE):
+        raise SettingsError(
+            f"INSIGHTS_DUCKDB_MEMORY_LIMIT={value!r} is not a size such as 4GB or 500MB"
+        )
+    return value

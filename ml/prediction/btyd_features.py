@@ -12,19 +12,31 @@ from ml.prediction.btyd import (
     probability_no_purchase,
     summary_from_snapshot,
 )
+from ml.prediction.dataset import VALUE_SAMPLE, presampled
 
 
 def add_btyd_features(frame: pd.DataFrame, horizon_days: int, cutoff_column: str) -> pd.DataFrame:
-    """btyd_p_alive, btyd_expected_orders and btyd_p_no_purchase for buyers (NaN otherwise)."""
+    """btyd_p_alive, btyd_expected_orders and btyd_p_no_purchase for buyers (NaN otherwise).
+
+    The parameters are fitted on the uniform sample when the frame was sampled upstream (a
+    sample weighted towards active buyers would bias them), then applied to every buyer."""
     out = frame.copy()
     for column in ("btyd_p_alive", "btyd_expected_orders", "btyd_p_no_purchase"):
         out[column] = np.nan
     for _, group in out.groupby(cutoff_column, sort=True):
         buyers = group[group["frequency"] > 0]
-        if len(buyers) < 10:
+        fit_buyers = presampled(buyers, VALUE_SAMPLE)
+        if fit_buyers is None:
+            fit_buyers = buyers
+        if len(fit_buyers) < 10:
             continue
         summary = summary_from_snapshot(buyers.rename(columns={cutoff_column: "cutoff_date"}))
-        params = fit_bg_nbd(summary)
+        if fit_buyers is buyers:
+            params = fit_bg_nbd(summary)
+        else:
+            params = fit_bg_nbd(
+                summary_from_snapshot(fit_buyers.rename(columns={cutoff_column: "cutoff_date"}))
+            )
         out.loc[buyers.index, "btyd_p_alive"] = probability_alive(params, summary)
         out.loc[buyers.index, "btyd_expected_orders"] = expected_purchases(
             params, summary, horizon_days

@@ -16,11 +16,13 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 
 from ml.prediction.dataset import (
+    CHURN_SAMPLE,
     InsufficientDataError,
     TimeSplit,
     as_matrix,
     limit_rows_per_cutoff,
     model_features,
+    presampled,
     time_split,
 )
 from ml.prediction.metrics import calibration_table, evaluate
@@ -40,7 +42,7 @@ class ChurnConfig:
     active_window_days: int = 365
     min_rows_per_split: int = 200
     min_class_rows: int = 20
-    max_rows_per_cutoff: int = 200_000
+    max_rows_per_cutoff: int = 20_000
     importance_sample: int = 20_000
     random_state: int = 42
 
@@ -68,6 +70,9 @@ def is_active_buyer(frame: pd.DataFrame, active_window_days: int) -> pd.Series:
 
 def churn_rows(training_set: pd.DataFrame, config: ChurnConfig) -> pd.DataFrame:
     """Active buyers with a defined label, at most max_rows_per_cutoff per cutoff."""
+    sampled = presampled(training_set, CHURN_SAMPLE)
+    if sampled is not None:
+        training_set = sampled
     rows = training_set[
         is_active_buyer(training_set, config.active_window_days) & training_set["churned"].notna()
     ]

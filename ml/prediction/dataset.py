@@ -101,6 +101,21 @@ def time_split(cutoffs: pd.Series) -> TimeSplit:
     return TimeSplit(ordered[0], ordered[1], tuple(ordered[2:]))
 
 
+# Optional boolean columns of a training set sampled before it was loaded (the warehouse draws
+# the samples, so a large customer base is never read whole): rows in a uniform sample of all
+# customers per cutoff (value model, BG/NBD fits) and in a sample of the labelled active
+# buyers per cutoff (churn model). Without them the samples are drawn here.
+VALUE_SAMPLE = "in_value_sample"
+CHURN_SAMPLE = "in_churn_sample"
+
+
+def presampled(frame: pd.DataFrame, column: str) -> pd.DataFrame | None:
+    """The rows flagged by `column`, or None when the frame was not sampled upstream."""
+    if column not in frame.columns:
+        return None
+    return frame[frame[column].fillna(False).astype(bool)]
+
+
 def limit_rows_per_cutoff(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
     """Keep at most `max_rows` random rows per cutoff (deterministic), for very large bases."""
     if max_rows <= 0:

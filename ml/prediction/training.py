@@ -45,7 +45,7 @@ def train_prediction(
         all_rows, features, churn.split, horizon_days, config.random_state
     )
     value_model = ValueModel(features, horizon_days, config.random_state).fit(all_rows)
-    buyers = rows[rows["frequency"] > 0]
+    buyers = all_rows[all_rows["frequency"] > 0]
     model = PredictionModel(
         churn=churn.production,
         value=value_model,

@@ -14,7 +14,13 @@ import pandas as pd
 from scipy.stats import pearsonr, spearmanr
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from ml.prediction.dataset import TimeSplit, as_matrix, limit_rows_per_cutoff
+from ml.prediction.dataset import (
+    VALUE_SAMPLE,
+    TimeSplit,
+    as_matrix,
+    limit_rows_per_cutoff,
+    presampled,
+)
 from ml.prediction.scorers import informative_features
 
 
@@ -119,4 +125,7 @@ def validate_value(
 
 def value_rows(training_set: pd.DataFrame, max_rows_per_cutoff: int, seed: int) -> pd.DataFrame:
     """Every customer (buyers and not) at every historical cutoff."""
+    sampled = presampled(training_set, VALUE_SAMPLE)
+    if sampled is not None:
+        return sampled
     return limit_rows_per_cutoff(training_set, max_rows_per_cutoff, seed)

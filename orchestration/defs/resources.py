@@ -16,7 +16,13 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from orchestration.project import dbt_project
-from orchestration.settings import Settings, from_env, parse_as_of, parse_horizon
+from orchestration.settings import (
+    Settings,
+    duckdb_memory_limit,
+    from_env,
+    parse_as_of,
+    parse_horizon,
+)
 
 # Every asset that writes the warehouse file joins this pool. The shipped dagster.yaml limits it
 # to one run at a time, so concurrent launches queue instead of failing on DuckDB's file lock.
@@ -116,7 +122,13 @@ class WarehouseResource(DuckDBResource):
         # A lock held by a process that is finishing (e.g. dbt) clears within seconds.
         for attempt in range(8):
             try:
-                return duckdb.connect(self.database, read_only=False, config=self.connection_config)
+                connection = duckdb.connect(
+                    self.database, read_only=False, config=self.connection_config
+                )
+                # A SET, not connect config: other connections to the file in this process
+                # (read-only readers) need not repeat it to be compatible.
+                connection.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+                return connection
             except duckdb.IOException:
                 if attempt == 7:
                     raise

@@ -16,33 +16,39 @@ order_days as (
     where status = 'completed'
 ),
 
+cutoffs as (
+    select cutoff_date from {{ ref('int_feature_cutoffs') }}
+),
+
+-- Activity days joined to the (few) cutoffs whose 90-day window holds them, rather than each
+-- customer's days to each of their cutoffs: a range join on a tiny table. Only customers first
+-- seen before a cutoff can have activity before it, so the population is not needed here.
 windowed as (
     select
-        population.customer_id,
-        population.cutoff_date,
+        activity.customer_id,
+        cutoffs.cutoff_date,
         {% for event_type in var('event_types') -%}
         {% for days in windows -%}
         sum(activity.{{ event_type }}) filter (
-            where activity.activity_date >= population.cutoff_date - {{ days }}
+            where activity.activity_date >= cutoffs.cutoff_date - {{ days }}
         ) as {{ event_type }}_{{ days }}d,
         {% endfor -%}
         {% endfor -%}
         sum(activity.events) filter (
-            where activity.activity_date >= population.cutoff_date - 30
+            where activity.activity_date >= cutoffs.cutoff_date - 30
         ) as events_30d,
         sum(activity.events) filter (
-            where activity.activity_date < population.cutoff_date - 30
-            and activity.activity_date >= population.cutoff_date - 60
+            where activity.activity_date < cutoffs.cutoff_date - 30
+            and activity.activity_date >= cutoffs.cutoff_date - 60
         ) as events_prev_30d,
         count(*) filter (
-            where activity.activity_date >= population.cutoff_date - 90
+            where activity.activity_date >= cutoffs.cutoff_date - 90
         ) as active_days_90d
-    from population
-    join activity
-        on activity.customer_id = population.customer_id
-        and activity.activity_date < population.cutoff_date
-        and activity.activity_date >= population.cutoff_date - 90
-    group by population.customer_id, population.cutoff_date
+    from activity
+    join cutoffs
+        on activity.activity_date < cutoffs.cutoff_date
+        and activity.activity_date >= cutoffs.cutoff_date - 90
+    group by activity.customer_id, cutoffs.cutoff_date
 ),
 
 -- Cart days in the last 90 days, and how many of them ended in an order that day or the next.
