@@ -157,9 +157,8 @@ def benchmark(
     print_stages(f"[{customers:,}] full refresh", total, sampler.peak, stages)
 
     if pandas_reference:
-        from bench.pandas_reference import compare_with_marts
-
-        comparison = compare_with_marts(landing, warehouse, workdir / "features_only")
+        comparison = compare_in_child(landing, warehouse, workdir / "features_only")
+    if pandas_reference and comparison is not None:
         outcome.pandas_seconds = comparison.pandas_seconds
         outcome.ours_feature_seconds = comparison.ours_seconds
         outcome.features_match = comparison.match
@@ -194,6 +193,24 @@ def benchmark(
         print(f"[{customers:,}] churn/value training by rows sampled per cutoff:", flush=True)
         outcome.training_samples = [asdict(r) for r in measure(warehouse, sample_caps)]
     return outcome
+
+
+def compare_in_child(landing: Path, warehouse: Path, workdir: Path):
+    """The pandas reference in a child process: if it runs out of memory (a notebook on a large
+    data set may), the benchmark goes on without it. Returns None then."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from bench.pandas_reference import compare_with_marts
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        try:
+            return pool.submit(compare_with_marts, landing, warehouse, workdir).result()
+        except (BrokenProcessPool, MemoryError) as exc:
+            print(f"pandas reference failed ({type(exc).__name__}): no ratio", flush=True)
+            return None
 
 
 def print_stages(title: str, total: float, peak: int, stages: list[StageResult]) -> None:

@@ -43,8 +43,13 @@ def _build_selection(landing: Path, warehouse: Path) -> list[AssetKey]:
     ]
 
 
-def _build(landing: Path, warehouse: Path) -> None:
-    refresh(landing, warehouse, asset_selection=_build_selection(landing, warehouse))
+def _build(landing: Path, warehouse: Path, run_config: dict | None = None) -> None:
+    refresh(
+        landing,
+        warehouse,
+        asset_selection=_build_selection(landing, warehouse),
+        run_config=run_config,
+    )
 
 
 def _split_last_days(landing: Path, entity: str, column: str, days: int, drop: Path) -> list[str]:
@@ -157,3 +162,27 @@ def test_a_corrected_old_file_rebuilds_the_incremental_tables(
     sql = "select * exclude (last_batch) from intermediate.int_customer_event_days order by all"
     assert query(working, sql).equals(query(fresh, sql))
     assert query(working, "select load_mode from raw.events_load")["load_mode"][0] == "full"
+
+
+def test_full_refresh_rebuilds_incremental_models_from_the_raw_tables(
+    stepwise_and_full: tuple[Path, Path], tmp_path: Path
+) -> None:
+    stepwise, full = stepwise_and_full
+    working = tmp_path / "stepwise.duckdb"
+    shutil.copy(stepwise, working)
+    # Typed rows that no longer match the raw table (as after a change to the parsing code):
+    # an incremental run would keep them, a full refresh retypes everything.
+    con = duckdb.connect(str(working))
+    con.execute(
+        "delete from staging.base_landing__events_parsed "
+        "where _batch = (select min(_batch) from staging.base_landing__events_parsed)"
+    )
+    con.close()
+    _build(
+        stepwise.parent / "landing",
+        working,
+        run_config={"ops": {"dbt_models": {"config": {"full_refresh": True}}}},
+    )
+    for table in ("staging.stg_landing__events", "intermediate.int_customer_daily_activity"):
+        sql = f"select * from {table} order by all"
+        assert query(working, sql).equals(query(full, sql)), table

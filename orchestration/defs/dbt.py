@@ -18,6 +18,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 from orchestration.defs.landing import OWNERS
 from orchestration.defs.resources import (
@@ -99,14 +100,31 @@ def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, A
     }
 
 
+class DbtBuildConfig(dg.Config):
+    """Launchpad settings of the dbt models step."""
+
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild the incremental models (typed events, daily activity) from the raw "
+        "tables instead of updating them with new load batches: after changing how rows are "
+        "parsed, or when dbt says an incremental model's columns changed.",
+    )
+
+
 def _build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     insights: InsightsConfig,
     warehouse: DuckDBResource,
+    full_refresh: bool = False,
 ) -> Iterator[Any]:
     invocation = dbt.cli(
-        ["build", "--vars", json.dumps(dbt_vars(insights, warehouse))],
+        [
+            "build",
+            "--vars",
+            json.dumps(dbt_vars(insights, warehouse)),
+            *(["--full-refresh"] if full_refresh else []),
+        ],
         context=context,
         raise_on_error=False,
     )
@@ -135,12 +153,13 @@ def _build(
 )
 def dbt_models(
     context: dg.AssetExecutionContext,
+    config: DbtBuildConfig,
     dbt: DbtCliResource,
     insights: InsightsConfig,
     warehouse: DuckDBResource,
 ) -> Iterator[Any]:
     """Staging, quarantine, intermediate and marts models, seeds and their tests."""
-    yield from _build(context, dbt, insights, warehouse)
+    yield from _build(context, dbt, insights, warehouse, config.full_refresh)
 
 
 @dbt_assets(

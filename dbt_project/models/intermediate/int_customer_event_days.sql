@@ -5,6 +5,8 @@
 -- int_customer_daily_activity applies the date range of this run.
 {{ config(
     materialized='incremental',
+    -- New columns need old rows rebuilt: dbt stops and asks for a full refresh.
+    on_schema_change='fail',
     incremental_strategy='delete+insert',
     unique_key=['customer_id', 'activity_date'],
     pre_hook="{{ reset_when_batches_removed(ref('base_landing__events_parsed')) }}",

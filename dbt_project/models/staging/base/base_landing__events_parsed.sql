@@ -4,6 +4,8 @@
 -- base_landing__events, so a row is never judged against yesterday's settings.
 {{ config(
     materialized='incremental',
+    -- New columns need old rows rebuilt: dbt stops and asks for a full refresh.
+    on_schema_change='fail',
     incremental_strategy='append',
     pre_hook="{{ delete_stale_batches(source('landing', 'events')) }}",
 ) }}
