@@ -3,9 +3,10 @@
 -- touches (from all their events, so late rows for an old day are counted), which keeps the
 -- daily refresh from re-aggregating the whole event history. Every parseable event is here;
 -- int_customer_daily_activity applies the date range of this run.
+{#- on_schema_change fail: new columns need old rows rebuilt, so dbt stops and asks for a full
+    refresh (dbt_models launchpad option full_refresh). -#}
 {{ config(
     materialized='incremental',
-    -- New columns need old rows rebuilt: dbt stops and asks for a full refresh.
     on_schema_change='fail',
     incremental_strategy='delete+insert',
     unique_key=['customer_id', 'activity_date'],

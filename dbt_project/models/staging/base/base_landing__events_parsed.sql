@@ -2,9 +2,10 @@
 -- drop types a day of events, not the whole history. Only checks that depend on the row
 -- alone are made here; the date range checks (which move with run_date) are made in
 -- base_landing__events, so a row is never judged against yesterday's settings.
+{#- on_schema_change fail: new columns need old rows rebuilt, so dbt stops and asks for a full
+    refresh (dbt_models launchpad option full_refresh). -#}
 {{ config(
     materialized='incremental',
-    -- New columns need old rows rebuilt: dbt stops and asks for a full refresh.
     on_schema_change='fail',
     incremental_strategy='append',
     pre_hook="{{ delete_stale_batches(source('landing', 'events')) }}",
