@@ -32,6 +32,11 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 test: install
 	$(BIN)/pytest
 
+# Not part of the tests: demo data at 100k and 1M customers through the full pipeline, with
+# the pandas reference and a daily incremental refresh; writes BENCHMARKS.md (about an hour).
+bench: install
+	$(BIN)/python -m bench.run --customers 100000 1000000 --write
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -70,6 +70,12 @@ def write_benchmarks(path: Path, machine: dict[str, str], results: list) -> Path
             f"| **full refresh** | **{result.total_seconds:.1f}** | **{result.peak_gib:.2f}** |",
             "",
         ]
+        if result.pandas_seconds is None and getattr(result, "pandas_status", "failed") == "failed":
+            lines += [
+                "Features vs pandas: the pandas reference did not finish at this scale (its "
+                "process died; out of memory is the usual cause, see the benchmark log).",
+                "",
+            ]
         if result.pandas_seconds is not None:
             ratio = result.pandas_seconds / result.ours_feature_seconds
             lines += [

@@ -67,6 +67,7 @@ class RunResult:
     pandas_seconds: float | None = None
     ours_feature_seconds: float | None = None
     features_match: bool | None = None
+    pandas_status: str = "skipped"  # skipped / failed (its process died) / done
     # Churn/value training per max_rows_per_cutoff (bench.churn_sample).
     training_samples: list[dict] = field(default_factory=list)
 
@@ -158,6 +159,7 @@ def benchmark(
 
     if pandas_reference:
         comparison = compare_in_child(landing, warehouse, workdir / "features_only")
+        outcome.pandas_status = "failed" if comparison is None else "done"
     if pandas_reference and comparison is not None:
         outcome.pandas_seconds = comparison.pandas_seconds
         outcome.ours_feature_seconds = comparison.ours_seconds

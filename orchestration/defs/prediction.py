@@ -57,7 +57,7 @@ class ChurnModelConfig(dg.Config):
         default=20_000,
         description="Training rows sampled per cutoff, for the churn model (labelled active "
         "buyers) and the value model (all customers); 0 uses every row. BENCHMARKS.md measures "
-        "the quality effect: none visible at 20,000.",
+        "the quality effect (100k customers: AUC within 0.003 of using every row).",
     )
     medium_risk_threshold: float = Field(default=0.3, description="Probability for medium risk.")
     high_risk_threshold: float = Field(default=0.6, description="Probability for high risk.")

@@ -17,13 +17,15 @@ order_days as (
 ),
 
 cutoffs as (
-    select cutoff_date from {{ ref('int_feature_cutoffs') }}
+    select cutoff_date, cutoff_index from {{ ref('int_feature_cutoffs') }}
 ),
 
--- Activity days joined to the (few) cutoffs whose 90-day window holds them, rather than each
--- customer's days to each of their cutoffs: a range join on a tiny table. Only customers first
--- seen before a cutoff can have activity before it, so the population is not needed here.
+-- Activity days joined to the cutoff whose 90-day window holds them (a range join on a tiny
+-- table; only customers first seen before a cutoff can have activity before it, so the
+-- population is not needed here), one cutoff at a time: one aggregate over every cutoff holds
+-- every customer x cutoff group at once and spills to disk on large bases.
 windowed as (
+    {% for cutoff_index in range(var('training_cutoffs') + 1) -%}
     select
         activity.customer_id,
         cutoffs.cutoff_date,
@@ -41,14 +43,15 @@ windowed as (
             where activity.activity_date < cutoffs.cutoff_date - 30
             and activity.activity_date >= cutoffs.cutoff_date - 60
         ) as events_prev_30d,
-        count(*) filter (
-            where activity.activity_date >= cutoffs.cutoff_date - 90
-        ) as active_days_90d
+        count(*) as active_days_90d
     from activity
     join cutoffs
-        on activity.activity_date < cutoffs.cutoff_date
+        on cutoffs.cutoff_index = {{ cutoff_index }}
+        and activity.activity_date < cutoffs.cutoff_date
         and activity.activity_date >= cutoffs.cutoff_date - 90
     group by activity.customer_id, cutoffs.cutoff_date
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 -- Cart days in the last 90 days, and how many of them ended in an order that day or the next.
