@@ -71,11 +71,10 @@ def is_active_buyer(frame: pd.DataFrame, active_window_days: int) -> pd.Series:
 def churn_rows(training_set: pd.DataFrame, config: ChurnConfig) -> pd.DataFrame:
     """Active buyers with a defined label, at most max_rows_per_cutoff per cutoff."""
     sampled = presampled(training_set, CHURN_SAMPLE)
+    source = training_set if sampled is None else sampled
+    rows = source[is_active_buyer(source, config.active_window_days) & source["churned"].notna()]
     if sampled is not None:
-        training_set = sampled
-    rows = training_set[
-        is_active_buyer(training_set, config.active_window_days) & training_set["churned"].notna()
-    ]
+        return rows  # sampled upstream with the same cap
     return limit_rows_per_cutoff(rows, config.max_rows_per_cutoff, config.random_state)
 
 
