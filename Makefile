@@ -33,7 +33,7 @@ test: install
 	$(BIN)/pytest
 
 # Not part of the tests: demo data at 100k and 1M customers through the full pipeline, with
-# the pandas reference and a daily incremental refresh; writes BENCHMARKS.md (about an hour).
+# the pandas reference and a daily incremental refresh; writes BENCHMARKS.md (about 30 minutes).
 bench: install
 	$(BIN)/python -m bench.run --customers 100000 1000000 --write
 
