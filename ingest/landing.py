@@ -148,6 +148,7 @@ def load_entity(
     if new_files is not None and not new_files:
         report.mode = "unchanged"
         _carry_over_counts(con, entity, report)
+        _write_load_log(con, entity, report)  # the log says what this run did
         return report
     if new_files is not None:
         report.mode = "append"

@@ -219,6 +219,7 @@ def test_a_new_daily_file_is_appended_without_rereading_the_history(landing_dir:
 
     again = load_entity(con, landing_dir, mapping, "events")
     assert (again.mode, again.files_read, again.rows_loaded) == ("unchanged", 0, 2)
+    assert _rows(con, "select load_mode, rows_loaded from raw.events_load") == [("unchanged", 2)]
 
     # The new day has a ragged line 3: it is rejected with its own file's line number.
     _daily_event_file(
