@@ -20,19 +20,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-EVENT_TYPES = (
-    "session_start",
-    "page_view",
-    "product_view",
-    "add_to_cart",
-    "checkout_start",
-    "login",
-    "email_sent",
-    "email_open",
-    "email_click",
-    "support_ticket",
-    "review",
-)
+from ingest.contract import KNOWN_EVENT_TYPES
+
+# The event types the marts count by name (dbt var event_types mirrors the contract).
+EVENT_TYPES = KNOWN_EVENT_TYPES
 WINDOWS = (7, 30, 90)
 
 

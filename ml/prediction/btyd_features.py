@@ -30,13 +30,9 @@ def add_btyd_features(frame: pd.DataFrame, horizon_days: int, cutoff_column: str
             fit_buyers = buyers
         if len(fit_buyers) < 10:
             continue
-        summary = summary_from_snapshot(buyers.rename(columns={cutoff_column: "cutoff_date"}))
-        if fit_buyers is buyers:
-            params = fit_bg_nbd(summary)
-        else:
-            params = fit_bg_nbd(
-                summary_from_snapshot(fit_buyers.rename(columns={cutoff_column: "cutoff_date"}))
-            )
+        summary = _summary(buyers, cutoff_column)
+        fit_summary = summary if fit_buyers is buyers else _summary(fit_buyers, cutoff_column)
+        params = fit_bg_nbd(fit_summary)
         out.loc[buyers.index, "btyd_p_alive"] = probability_alive(params, summary)
         out.loc[buyers.index, "btyd_expected_orders"] = expected_purchases(
             params, summary, horizon_days
@@ -45,3 +41,7 @@ def add_btyd_features(frame: pd.DataFrame, horizon_days: int, cutoff_column: str
             params, summary, horizon_days
         )
     return out
+
+
+def _summary(buyers: pd.DataFrame, cutoff_column: str) -> pd.DataFrame:
+    return summary_from_snapshot(buyers.rename(columns={cutoff_column: "cutoff_date"}))
