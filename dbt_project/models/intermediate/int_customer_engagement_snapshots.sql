@@ -1,7 +1,7 @@
 -- Engagement per customer and cutoff, from activity strictly before the cutoff.
 -- Customers without events (or data sets without an events file) get zero counts and null
 -- rates, never an error.
-{%- set windows = [7, 30, 90] %}
+{%- set windows = engagement_window_days() %}
 with population as (
     select customer_id, cutoff_date, is_current from {{ ref('int_customer_population') }}
 ),
@@ -16,42 +16,8 @@ order_days as (
     where status = 'completed'
 ),
 
-cutoffs as (
-    select cutoff_date, cutoff_index from {{ ref('int_feature_cutoffs') }}
-),
-
--- Activity days joined to the cutoff whose 90-day window holds them (a range join on a tiny
--- table; only customers first seen before a cutoff can have activity before it, so the
--- population is not needed here), one cutoff at a time: one aggregate over every cutoff holds
--- every customer x cutoff group at once and spills to disk on large bases.
 windowed as (
-    {% for cutoff_index in range(var('training_cutoffs') + 1) -%}
-    select
-        activity.customer_id,
-        cutoffs.cutoff_date,
-        {% for event_type in var('event_types') -%}
-        {% for days in windows -%}
-        sum(activity.{{ event_type }}) filter (
-            where activity.activity_date >= cutoffs.cutoff_date - {{ days }}
-        ) as {{ event_type }}_{{ days }}d,
-        {% endfor -%}
-        {% endfor -%}
-        sum(activity.events) filter (
-            where activity.activity_date >= cutoffs.cutoff_date - 30
-        ) as events_30d,
-        sum(activity.events) filter (
-            where activity.activity_date < cutoffs.cutoff_date - 30
-            and activity.activity_date >= cutoffs.cutoff_date - 60
-        ) as events_prev_30d,
-        count(*) as active_days_90d
-    from activity
-    join cutoffs
-        on cutoffs.cutoff_index = {{ cutoff_index }}
-        and activity.activity_date < cutoffs.cutoff_date
-        and activity.activity_date >= cutoffs.cutoff_date - 90
-    group by activity.customer_id, cutoffs.cutoff_date
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select * from {{ ref('int_customer_engagement_windows') }}
 ),
 
 -- Cart days in the last 90 days, and how many of them ended in an order that day or the next.

@@ -1,0 +1,35 @@
+{#- Event counts in the 7/30/90-day windows before one cutoff (int_feature_cutoffs.cutoff_index),
+    per customer with activity in the 90 days before it. Only customers first seen before a
+    cutoff can have activity before it, so the population is not needed here. -#}
+{% macro engagement_windows(cutoff_index) %}
+{%- set windows = engagement_window_days() -%}
+select
+    activity.customer_id,
+    cutoffs.cutoff_date,
+    {% for event_type in var('event_types') -%}
+    {% for days in windows -%}
+    sum(activity.{{ event_type }}) filter (
+        where activity.activity_date >= cutoffs.cutoff_date - {{ days }}
+    ) as {{ event_type }}_{{ days }}d,
+    {% endfor -%}
+    {% endfor -%}
+    sum(activity.events) filter (
+        where activity.activity_date >= cutoffs.cutoff_date - 30
+    ) as events_30d,
+    sum(activity.events) filter (
+        where activity.activity_date < cutoffs.cutoff_date - 30
+        and activity.activity_date >= cutoffs.cutoff_date - 60
+    ) as events_prev_30d,
+    count(*) as active_days_90d
+from {{ ref('int_customer_daily_activity') }} as activity
+join {{ ref('int_feature_cutoffs') }} as cutoffs
+    on cutoffs.cutoff_index = {{ cutoff_index }}
+    and activity.activity_date < cutoffs.cutoff_date
+    and activity.activity_date >= cutoffs.cutoff_date - 90
+group by activity.customer_id, cutoffs.cutoff_date
+{% endmacro %}
+
+{#- The engagement windows in days (columns <event_type>_<days>d). -#}
+{% macro engagement_window_days() %}
+{{ return([7, 30, 90]) }}
+{% endmacro %}
