@@ -68,6 +68,9 @@ def test_every_customer_is_scored(demo_warehouse) -> None:
     assert (merged["predicted_revenue"] >= 0).all() and (merged["value_12m"] >= 0).all()
     high = merged[merged["risk_tier"] == "high"]
     assert high["driver_1"].notna().mean() > 0.9
+    # Drivers explain a risk: low-risk, lost and never-bought customers get none.
+    not_at_risk = merged[~merged["risk_tier"].isin(["medium", "high"])]
+    assert len(not_at_risk) > 0 and not_at_risk["driver_1"].isna().all()
 
 
 def test_edge_cases_one_order_and_no_orders(demo_warehouse) -> None:

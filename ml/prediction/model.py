@@ -41,8 +41,9 @@ class PredictionModel:
     active_window_days: int = 365
 
     def score(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Per current customer (customer_features rows): churn probability and tier, drivers,
-        predicted orders/revenue, 12-month value, next order date and overdue flag."""
+        """Per current customer (customer_features rows): churn probability and tier, drivers
+        (medium and high tiers), predicted orders/revenue, 12-month value, next order date and
+        overdue flag."""
         frame = add_btyd_features(features, self.horizon_days, cutoff_column="as_of_date")
         buyers = is_active_buyer(frame, self.active_window_days)
         probability = np.full(len(frame), np.nan)
@@ -52,8 +53,13 @@ class PredictionModel:
         drivers = pd.DataFrame(
             index=frame.index, columns=["driver_1", "driver_2", "driver_3"], dtype=object
         )
-        if buyers.any():
-            drivers.loc[buyers] = churn_drivers(self.churn, frame[buyers], self.typical).to_numpy()
+        # Drivers explain a risk, so only medium and high tiers get them: each concept re-scores
+        # every row, the largest share of scoring time on a big base.
+        at_risk = buyers.to_numpy() & (probability >= self.tiers.medium)
+        if at_risk.any():
+            drivers.loc[at_risk] = churn_drivers(
+                self.churn, frame[at_risk], self.typical
+            ).to_numpy()
         result = pd.DataFrame(
             {
                 "customer_id": frame["customer_id"],

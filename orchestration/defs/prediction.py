@@ -386,9 +386,9 @@ def _ui_metadata(
     description=(
         "Daily scores for every current customer with the model in use: churn probability and "
         "risk tier (active buyers; 'lost' after a year without orders, 'no_orders' for "
-        "sign-ups), the top 3 drivers in words, predicted orders and revenue in the horizon, "
-        "12-month value, expected next order date and overdue flag. Appends the as-of date to "
-        "ml.score_history (re-running a date replaces it)."
+        "sign-ups), the top 3 drivers in words (medium and high risk), predicted orders and "
+        "revenue in the horizon, 12-month value, expected next order date and overdue flag. "
+        "Appends the as-of date to ml.score_history (re-running a date replaces it)."
     ),
     check_specs=[dg.AssetCheckSpec("scores_valid", asset=CHURN_SCORES)],
 )
