@@ -16,12 +16,17 @@ def explain(
         columns={"consequent": "category"}
     )
     explained = recommendations.merge(rule_columns, on=["antecedent", "category"], how="left")
-    explained["reason"] = [
-        reason(
-            row.basis, row.antecedent, row.category, row.confidence, buyer_share.get(row.category)
-        )
-        for row in explained.itertuples(index=False)
+    # Worded once per distinct reason (a few thousand) rather than per row (millions on a
+    # large base); merge matches missing keys with each other, so every row finds its reason.
+    keys = ["basis", "antecedent", "category", "confidence", "buyer_share"]
+    with_share = explained.assign(buyer_share=explained["category"].map(buyer_share))
+    distinct = with_share[keys].drop_duplicates()
+    distinct["reason"] = [
+        reason(row.basis, row.antecedent, row.category, row.confidence, row.buyer_share)
+        for row in distinct.itertuples(index=False)
     ]
+    worded = with_share.merge(distinct, on=keys, how="left", validate="many_to_one")
+    explained["reason"] = worded["reason"].to_numpy()
     return explained
 
 
