@@ -53,9 +53,10 @@ class PredictionModel:
         drivers = pd.DataFrame(
             index=frame.index, columns=["driver_1", "driver_2", "driver_3"], dtype=object
         )
+        tiers = self.tiers.tier(probability, frame["frequency"].to_numpy())
         # Drivers explain a risk, so only medium and high tiers get them: each concept re-scores
         # every row, the largest share of scoring time on a big base.
-        at_risk = buyers.to_numpy() & (probability >= self.tiers.medium)
+        at_risk = np.isin(tiers, ["medium", "high"])
         if at_risk.any():
             drivers.loc[at_risk] = churn_drivers(
                 self.churn, frame[at_risk], self.typical
@@ -64,7 +65,7 @@ class PredictionModel:
             {
                 "customer_id": frame["customer_id"],
                 "churn_probability": np.round(probability, 4),
-                "risk_tier": self.tiers.tier(probability, frame["frequency"].to_numpy()),
+                "risk_tier": tiers,
             },
             index=frame.index,
         )
