@@ -1,11 +1,14 @@
 """A daily refresh that appends new files (raw load, typed events and daily activity kept
-incrementally) gives exactly what a full rebuild of the same files gives."""
+incrementally, historical feature snapshots kept while their inputs are unchanged) gives
+exactly what a full rebuild of the same files gives."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pytest
@@ -23,6 +26,16 @@ COMPARED = {
     "intermediate.int_customer_event_days": ["last_batch"],
     "intermediate.int_customer_daily_activity": [],
     "intermediate.int_customers": [],
+    "intermediate.int_feature_cutoffs": [],
+    "intermediate.int_customer_order_snapshots": [],
+    "intermediate.int_customer_rfm_snapshots": [],
+    "intermediate.int_customer_engagement_windows": [],
+    "intermediate.int_customer_engagement_snapshots": [],
+    "intermediate.int_customer_future_orders": [],
+    "marts.churn_training_set": [],
+    "marts.customer_category_snapshots": [],
+    "marts.category_association_snapshots": [],
+    "marts.customer_new_categories": [],
     "marts.customer_engagement": [],
     "marts.customer_feature_snapshots": [],
     "marts.customer_features": [],
@@ -86,8 +99,20 @@ def _drop_day(drop: Path, landing: Path, day: str) -> None:
             shutil.copy(source, landing / entity / source.name)
 
 
+# Marks rows that a run must not recompute: historical snapshots with unchanged inputs.
+TAMPERED = "intermediate.int_customer_order_snapshots"
+MARK = 1000
+
+
+class Builds(NamedTuple):
+    stepwise: Path
+    full: Path
+    historical_rows: int  # historical rows of TAMPERED before the plain daily drop
+    kept_rows: int  # of those, still marked after it (kept, not recomputed)
+
+
 @pytest.fixture(scope="module")
-def stepwise_and_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def stepwise_and_full(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     from demo_data import generate, write_dataset
 
     root = tmp_path_factory.mktemp("incremental")
@@ -95,23 +120,57 @@ def stepwise_and_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
     write_dataset(generate(n_customers=300, seed=11), landing, root / "truth")
     days = _split_last_days(landing, "events", "occurred_at", 2, drop)
     _split_last_days(landing, "orders", "ordered_at", 2, drop)
-    # The last drop also brings a late event for a day that already has events (its counts
-    # must grow, not be replaced) and a line the parser rejects.
+    # The first drop also brings a late event for a day that already has events (its counts
+    # must grow, not be replaced; the newest day of history, after every historical label
+    # window) and a line the parser rejects.
     customer, old_day = query_one(
         landing / "events.csv",
-        "select customer_id, left(min(occurred_at), 10) from src group by 1 order by 1 limit 1",
+        "select customer_id, left(max(occurred_at), 10) from src "
+        "group by 1 order by 2 desc, 1 limit 1",
     )
-    with (drop / "events" / f"{days[1]}.csv").open("a") as late:
+    with (drop / "events" / f"{days[0]}.csv").open("a") as late:
         late.write(f"{customer},{old_day} 23:59:00,login,\n{customer},{old_day}\n")
 
     stepwise = root / "stepwise.duckdb"
     _build(landing, stepwise)
-    for day in days:
-        _drop_day(drop, landing, day)
-        _build(landing, stepwise)
+    # ... and a late order inside the newest historical cutoff's windows, which changes its
+    # snapshots: they must be rebuilt, not kept. The second drop is a plain new day: the
+    # historical cutoffs (anchored on Monday 2025-12-29 for all three as-of dates) are kept.
+    newest = query(
+        stepwise,
+        "select max(cutoff_date) as d from intermediate.int_feature_cutoffs where not is_current",
+    )["d"][0]
+    with (drop / "orders" / f"{days[0]}.csv").open("a") as late:
+        ordered_at = f"{newest - timedelta(days=10):%Y-%m-%d} 12:00:00"
+        late.write(f"LATE00001,{customer},{ordered_at},42.50,completed\n")
+
+    _drop_day(drop, landing, days[0])
+    _build(landing, stepwise)
+    _execute(
+        stepwise,
+        f"update {TAMPERED} set refunded_orders = refunded_orders + {MARK} where not is_current",
+    )
+    historical_rows = _count(stepwise, "not is_current")
+    _drop_day(drop, landing, days[1])
+    _build(landing, stepwise)
+    marked = f"not is_current and refunded_orders >= {MARK}"
+    kept_rows = _count(stepwise, marked)
+    _execute(
+        stepwise, f"update {TAMPERED} set refunded_orders = refunded_orders - {MARK} where {marked}"
+    )
     full = root / "full.duckdb"
     _build(landing, full)
-    return stepwise, full
+    return Builds(stepwise, full, historical_rows, kept_rows)
+
+
+def _count(warehouse: Path, condition: str) -> int:
+    return int(query(warehouse, f"select count(*) as n from {TAMPERED} where {condition}")["n"][0])
+
+
+def _execute(warehouse: Path, sql: str) -> None:
+    con = duckdb.connect(str(warehouse))
+    con.execute(sql)
+    con.close()
 
 
 def query_one(csv: Path, sql: str):
@@ -122,8 +181,8 @@ def query_one(csv: Path, sql: str):
     return row[0] if len(row) == 1 else row
 
 
-def test_the_stepwise_build_really_appended(stepwise_and_full: tuple[Path, Path]) -> None:
-    stepwise, full = stepwise_and_full
+def test_the_stepwise_build_really_appended(stepwise_and_full: Builds) -> None:
+    stepwise, full, *_ = stepwise_and_full
     mode = query(stepwise, "select load_mode from raw.events_load")["load_mode"].tolist()
     assert mode == ["append"]
     batches = query(
@@ -133,11 +192,17 @@ def test_the_stepwise_build_really_appended(stepwise_and_full: tuple[Path, Path]
     assert query(full, "select load_mode from raw.events_load")["load_mode"].tolist() == ["full"]
 
 
+def test_a_plain_daily_drop_keeps_the_historical_snapshots(stepwise_and_full: Builds) -> None:
+    # Every historical row marked before the drop is still marked: none was recomputed. (The
+    # late order of the drop before changed them: the comparisons below show that drop rebuilt
+    # them, since the kept rows equal a full rebuild's.)
+    assert stepwise_and_full.historical_rows > 0
+    assert stepwise_and_full.kept_rows == stepwise_and_full.historical_rows
+
+
 @pytest.mark.parametrize("table", sorted(COMPARED))
-def test_incremental_build_equals_a_full_rebuild(
-    stepwise_and_full: tuple[Path, Path], table: str
-) -> None:
-    stepwise, full = stepwise_and_full
+def test_incremental_build_equals_a_full_rebuild(stepwise_and_full: Builds, table: str) -> None:
+    stepwise, full, *_ = stepwise_and_full
     excluded = COMPARED[table]
     columns = f"* exclude ({', '.join(excluded)})" if excluded else "*"
     sql = f"select {columns} from {table} order by all"
@@ -147,9 +212,9 @@ def test_incremental_build_equals_a_full_rebuild(
 
 
 def test_a_corrected_old_file_rebuilds_the_incremental_tables(
-    stepwise_and_full: tuple[Path, Path], tmp_path: Path
+    stepwise_and_full: Builds, tmp_path: Path
 ) -> None:
-    stepwise, _ = stepwise_and_full
+    stepwise = stepwise_and_full.stepwise
     landing = stepwise.parent / "landing"
     working = tmp_path / "stepwise.duckdb"
     shutil.copy(stepwise, working)
@@ -184,9 +249,9 @@ def lines_before(warehouse: Path) -> int:
 
 
 def test_full_refresh_rebuilds_incremental_models_from_the_raw_tables(
-    stepwise_and_full: tuple[Path, Path], tmp_path: Path
+    stepwise_and_full: Builds, tmp_path: Path
 ) -> None:
-    stepwise, full = stepwise_and_full
+    stepwise, full, *_ = stepwise_and_full
     working = tmp_path / "stepwise.duckdb"
     shutil.copy(stepwise, working)
     # Typed rows that no longer match the raw table (as after a change to the parsing code):

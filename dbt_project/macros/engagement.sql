@@ -1,7 +1,8 @@
 {#- Event counts in the 7/30/90-day windows before one cutoff (int_feature_cutoffs.cutoff_index),
     per customer with activity in the 90 days before it. Only customers first seen before a
-    cutoff can have activity before it, so the population is not needed here. -#}
-{% macro engagement_windows(cutoff_index) %}
+    cutoff can have activity before it, so the population is not needed here. only_missing:
+    nothing when the model's table already holds rows of that cutoff (kept from a run before). -#}
+{% macro engagement_windows(cutoff_index, only_missing=false) %}
 {%- set windows = engagement_window_days() -%}
 select
     activity.customer_id,
@@ -20,13 +21,17 @@ select
         where activity.activity_date < cutoffs.cutoff_date - 30
         and activity.activity_date >= cutoffs.cutoff_date - 60
     ) as events_prev_30d,
-    count(*) as active_days_90d
+    count(*) as active_days_90d,
+    cutoffs.inputs_fingerprint
 from {{ ref('int_customer_daily_activity') }} as activity
 join {{ ref('int_feature_cutoffs') }} as cutoffs
     on cutoffs.cutoff_index = {{ cutoff_index }}
     and activity.activity_date < cutoffs.cutoff_date
     and activity.activity_date >= cutoffs.cutoff_date - 90
-group by activity.customer_id, cutoffs.cutoff_date
+{%- if only_missing %}
+    and cutoffs.cutoff_date not in (select distinct cutoff_date from {{ this }})
+{%- endif %}
+group by activity.customer_id, cutoffs.cutoff_date, cutoffs.inputs_fingerprint
 {% endmacro %}
 
 {#- The engagement windows in days (columns <event_type>_<days>d). -#}

@@ -6,6 +6,7 @@ select
     is_current,
     case
         when not is_current then cast(cutoff_date + churn_horizon_days as date)
-    end as evaluation_window_end
+    end as evaluation_window_end,
+    inputs_fingerprint
 from {{ ref('int_feature_cutoffs') }}
 where is_current or cutoff_index = 1

@@ -1,9 +1,19 @@
 -- Engagement per customer and cutoff, from activity strictly before the cutoff.
 -- Customers without events (or data sets without an events file) get zero counts and null
 -- rates, never an error.
+-- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_cutoffs() }}",
+) }}
 {%- set windows = engagement_window_days() %}
 with population as (
-    select customer_id, cutoff_date, is_current from {{ ref('int_customer_population') }}
+    select population.customer_id, population.cutoff_date, population.is_current,
+        cutoffs.inputs_fingerprint
+    from {{ ref('int_customer_population') }} as population
+    join ({{ cutoffs_to_build() }}) as cutoffs using (cutoff_date)
 ),
 
 activity as (
@@ -17,7 +27,7 @@ order_days as (
 ),
 
 windowed as (
-    select * from {{ ref('int_customer_engagement_windows') }}
+    select * exclude (inputs_fingerprint) from {{ ref('int_customer_engagement_windows') }}
 ),
 
 -- Cart days in the last 90 days, and how many of them ended in an order that day or the next.
@@ -92,7 +102,8 @@ select
         (coalesce(windowed.events_30d, 0) - coalesce(windowed.events_prev_30d, 0))
         / nullif(coalesce(windowed.events_30d, 0) + coalesce(windowed.events_prev_30d, 0), 0),
         0
-    ), 4) as activity_trend_30d
+    ), 4) as activity_trend_30d,
+    population.inputs_fingerprint
 from population
 left join windowed using (customer_id, cutoff_date)
 left join carts using (customer_id, cutoff_date)

@@ -3,10 +3,18 @@
 -- historical cutoff, all in the model's transaction. One statement over every cutoff (a
 -- union, or one aggregate grouped by cutoff) keeps every cutoff's aggregate in memory at once
 -- and spills to disk on large bases: 37 s against 22 s at 1M customers.
+-- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql), and a
+-- post-hook appends its cutoff only when the table holds none of its rows.
 {%- set inserts = [] %}
 {%- for cutoff_index in range(1, var('training_cutoffs') + 1) %}
-{%- do inserts.append('insert into {{ this }} {{ engagement_windows(' ~ cutoff_index ~ ') }}') %}
+{%- do inserts.append('insert into {{ this }} {{ engagement_windows(' ~ cutoff_index ~ ', only_missing=true) }}') %}
 {%- endfor %}
-{{ config(post_hook=inserts) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_cutoffs() }}",
+    post_hook=inserts,
+) }}
 
 {{ engagement_windows(0) }}

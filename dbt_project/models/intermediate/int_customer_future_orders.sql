@@ -2,14 +2,26 @@
 -- The window is [cutoff, cutoff + horizon) in timestamps: the days after the last feature day.
 -- Historical cutoffs end their window on or before the as-of date, so labels never read data
 -- the as-of date could not see.
+-- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_cutoffs() }}",
+) }}
+
 with cutoffs as (
-    select cutoff_date, churn_horizon_days
-    from {{ ref('int_feature_cutoffs') }}
+    select cutoff_date, churn_horizon_days, inputs_fingerprint
+    from ({{ cutoffs_to_build() }})
     where not is_current
 ),
 
 population as (
-    select population.customer_id, population.cutoff_date, cutoffs.churn_horizon_days
+    select
+        population.customer_id,
+        population.cutoff_date,
+        cutoffs.churn_horizon_days,
+        cutoffs.inputs_fingerprint
     from {{ ref('int_customer_population') }} as population
     join cutoffs using (cutoff_date)
 ),
@@ -33,6 +45,7 @@ select
     population.cutoff_date,
     cast(population.cutoff_date + population.churn_horizon_days as date) as label_window_end,
     coalesce(future.future_orders, 0) as future_orders,
-    round(coalesce(future.future_revenue, 0), 2) as future_revenue
+    round(coalesce(future.future_revenue, 0), 2) as future_revenue,
+    population.inputs_fingerprint
 from population
 left join future using (customer_id, cutoff_date)

@@ -1,6 +1,16 @@
 -- Order behaviour per customer and cutoff, from orders strictly before the cutoff.
+-- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_cutoffs() }}",
+) }}
+
 with population as (
-    select * from {{ ref('int_customer_population') }}
+    select population.*, cutoffs.inputs_fingerprint
+    from {{ ref('int_customer_population') }} as population
+    join ({{ cutoffs_to_build() }}) as cutoffs using (cutoff_date)
 ),
 
 completed as (
@@ -72,7 +82,8 @@ select
     {% endfor -%}
     coalesce(other_statuses.cancelled_orders, 0) as cancelled_orders,
     coalesce(other_statuses.refunded_orders, 0) as refunded_orders,
-    round(coalesce(other_statuses.refunded_amount, 0), 2) as refunded_amount
+    round(coalesce(other_statuses.refunded_amount, 0), 2) as refunded_amount,
+    population.inputs_fingerprint
 from population
 left join completed using (customer_id, cutoff_date)
 left join other_statuses using (customer_id, cutoff_date)

@@ -4,8 +4,17 @@
 -- where rank() gives tied values the same, lowest rank. Equal values therefore always share a
 -- score (deterministic, no tie-break by id), and a large tie can skip a score. Recency ranks
 -- descending (fewer days is better), frequency and monetary ascending.
+-- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_cutoffs() }}",
+) }}
+
 with snapshots as (
     select * from {{ ref('int_customer_order_snapshots') }}
+    where cutoff_date in (select cutoff_date from ({{ cutoffs_to_build() }}))
 ),
 
 scored as (

@@ -3,9 +3,22 @@
 -- (confidence), against how common B is (lift). Basket columns count the same within single
 -- orders. Pairs bought together by fewer than association_min_customers customers, or by a
 -- smaller share than association_min_support, are dropped so rare pairs cannot dominate.
-with histories as (
+-- Incremental by cutoff: an unchanged evaluation cutoff is kept (macros/snapshots.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_cutoffs('int_category_cutoffs') }}",
+) }}
+
+with cutoffs as (
+    select * from ({{ cutoffs_to_build('int_category_cutoffs') }})
+),
+
+histories as (
     select distinct cutoff_date, is_current, customer_id, category
     from {{ ref('customer_category_snapshots') }}
+    where cutoff_date in (select cutoff_date from cutoffs)
 ),
 
 buyers as (
@@ -38,7 +51,7 @@ customer_pairs as (
 baskets as (
     select distinct cutoffs.cutoff_date, lines.order_id, lines.category
     from {{ ref('int_order_categories') }} as lines
-    join {{ ref('int_category_cutoffs') }} as cutoffs on lines.ordered_at < cutoffs.cutoff_date
+    join cutoffs on lines.ordered_at < cutoffs.cutoff_date
 ),
 
 basket_totals as (
@@ -129,5 +142,7 @@ select
     round(basket_lift, 6) as basket_lift,
     row_number() over (
         partition by cutoff_date, antecedent order by lift desc, confidence desc, consequent
-    ) as rank_for_antecedent
+    ) as rank_for_antecedent,
+    fingerprints.inputs_fingerprint
 from rules
+join (select cutoff_date, inputs_fingerprint from cutoffs) as fingerprints using (cutoff_date)

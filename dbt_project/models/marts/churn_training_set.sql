@@ -1,6 +1,14 @@
 -- Point-in-time training rows: the feature snapshot of every customer at each historical
 -- cutoff, with what happened in the horizon after it. `churned` is defined for buyers only
 -- (a customer who never ordered cannot stop ordering).
+-- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_cutoffs() }}",
+) }}
+
 select
     snapshots.*,
     labels.label_window_end,
@@ -10,3 +18,4 @@ select
 from {{ ref('customer_feature_snapshots') }} as snapshots
 join {{ ref('int_customer_future_orders') }} as labels using (customer_id, cutoff_date)
 where not snapshots.is_current
+    and snapshots.cutoff_date in (select cutoff_date from ({{ cutoffs_to_build() }}))

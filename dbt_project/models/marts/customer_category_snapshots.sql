@@ -1,14 +1,24 @@
 -- Point-in-time category history per customer, category and cutoff (the as-of date and the
 -- evaluation cutoff), from completed order lines strictly before the cutoff. Scoring reads the
 -- current rows, the evaluation the historical ones, so both use one definition of affinity.
+-- Incremental by cutoff: an unchanged evaluation cutoff is kept (macros/snapshots.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_cutoffs('int_category_cutoffs') }}",
+) }}
+
 with cutoffs as (
-    select cutoff_date, is_current from {{ ref('int_category_cutoffs') }}
+    select cutoff_date, is_current, inputs_fingerprint
+    from ({{ cutoffs_to_build('int_category_cutoffs') }})
 ),
 
 lines as (
     select
         cutoffs.cutoff_date,
         cutoffs.is_current,
+        cutoffs.inputs_fingerprint,
         lines.*,
         date_diff('second', lines.ordered_at, cast(cutoffs.cutoff_date as timestamp)) / 86400.0
             as days_ago
@@ -21,6 +31,7 @@ per_category as (
         customer_id,
         cutoff_date,
         is_current,
+        inputs_fingerprint,
         category,
         sum(line_amount) as spend,
         count(distinct order_id) as orders_with_category,
@@ -31,7 +42,7 @@ per_category as (
         sum(line_amount * exp(-days_ago / {{ var('affinity_decay_days') }}))
             as recency_weighted_spend
     from lines
-    group by customer_id, cutoff_date, is_current, category
+    group by customer_id, cutoff_date, is_current, inputs_fingerprint, category
 ),
 
 shares as (
@@ -67,5 +78,6 @@ select
     row_number() over (
         partition by customer_id, cutoff_date order by affinity desc, category
     ) as affinity_rank,
-    categories_bought
+    categories_bought,
+    inputs_fingerprint
 from shares

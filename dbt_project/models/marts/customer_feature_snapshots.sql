@@ -1,7 +1,16 @@
 -- Point-in-time features per customer and cutoff: the single source of features for both model
 -- training (historical cutoffs) and scoring (the current as-of date).
+-- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_cutoffs() }}",
+) }}
+
 with orders as (
     select * from {{ ref('int_customer_rfm_snapshots') }}
+    where cutoff_date in (select cutoff_date from ({{ cutoffs_to_build() }}))
 ),
 
 engagement as (
@@ -59,7 +68,8 @@ select
     orders.rfm_cell,
     orders.rfm_segment,
     events_by_cutoff.events_available,
-    engagement.* exclude (customer_id, cutoff_date, is_current)
+    engagement.* exclude (customer_id, cutoff_date, is_current, inputs_fingerprint),
+    orders.inputs_fingerprint
 from orders
 join engagement using (customer_id, cutoff_date)
 join customers using (customer_id)

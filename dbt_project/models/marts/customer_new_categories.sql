@@ -1,9 +1,17 @@
 -- Evaluation labels: the categories each customer bought for the first time in the window after
 -- the evaluation cutoff, [cutoff, evaluation_window_end), which ends on or before the as-of
 -- date. Only categories the customer had not bought before the cutoff count.
+-- Incremental by cutoff: an unchanged evaluation cutoff is kept (macros/snapshots.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ forget_changed_cutoffs('int_category_cutoffs') }}",
+) }}
+
 with cutoffs as (
-    select cutoff_date, evaluation_window_end
-    from {{ ref('int_category_cutoffs') }}
+    select cutoff_date, evaluation_window_end, inputs_fingerprint
+    from ({{ cutoffs_to_build('int_category_cutoffs') }})
     where not is_current
 ),
 
@@ -12,6 +20,7 @@ window_lines as (
         lines.customer_id,
         cutoffs.cutoff_date,
         cutoffs.evaluation_window_end,
+        cutoffs.inputs_fingerprint,
         lines.category,
         min(lines.ordered_at) as first_bought_at
     from {{ ref('int_order_categories') }} as lines
@@ -26,7 +35,8 @@ select
     window_lines.cutoff_date,
     window_lines.evaluation_window_end as label_window_end,
     window_lines.category,
-    window_lines.first_bought_at
+    window_lines.first_bought_at,
+    window_lines.inputs_fingerprint
 from window_lines
 where not exists (
     select 1
