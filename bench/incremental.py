@@ -1,11 +1,49 @@
-"""One more day of data on top of a built warehouse: new orders and events for the day after
+"""More days of data on top of a built warehouse: new orders and events for the day after
 the latest one, written as new files next to the existing ones (as a daily drop would be)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+
+# The weekly grid of the historical training cutoffs (dbt var training_anchor_days).
+ANCHOR_EPOCH, ANCHOR_DAYS = date(2000, 1, 3), 7
+
+
+def anchor_of(as_of: date) -> date:
+    return as_of - timedelta(days=(as_of - ANCHOR_EPOCH).days % ANCHOR_DAYS)
+
+
+def add_days_until_the_anchor_moves(landing: Path, seed: int) -> list[str]:
+    """Daily drops up to the first as-of date (the day after the newest data) on the next
+    anchor: the refresh after them rebuilds the historical snapshots, as happens once a week."""
+
+    def as_of() -> date:
+        return date.fromisoformat(_latest_order_day(landing)) + timedelta(days=1)
+
+    start, days = anchor_of(as_of()), []
+    while anchor_of(as_of()) == start:
+        days.append(add_one_day(landing, seed + len(days)))
+    return days
+
+
+def _latest_order_day(landing: Path) -> str:
+    con = duckdb.connect()
+    try:
+        return str(
+            con.execute(f"select cast(max(ordered_at) as date) from {_orders(landing)}").fetchall()[
+                0
+            ][0]
+        )
+    finally:
+        con.close()
+
+
+def _orders(landing: Path) -> str:
+    files = [landing / "orders.parquet", *sorted((landing / "orders").glob("*.parquet"))]
+    return f"read_parquet({[str(f) for f in files]!r}, union_by_name = true)"
 
 
 def add_one_day(
@@ -16,12 +54,9 @@ def add_one_day(
     con = duckdb.connect()
     try:
         con.execute(f"select setseed({(seed % 1000) / 1000})")
-        orders = f"read_parquet('{landing / 'orders.parquet'}')"
-        day = con.execute(f"select cast(max(ordered_at) as date) + 1 from {orders}").fetchall()[0][
-            0
-        ]
         for entity in ("orders", "events"):
             (landing / entity).mkdir(exist_ok=True)
+        day = date.fromisoformat(_latest_order_day(landing)) + timedelta(days=1)
         customers = f"read_parquet('{landing / 'customers.parquet'}')"
         con.execute(
             f"""

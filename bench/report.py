@@ -24,7 +24,13 @@ def target_status(results: list) -> list[str]:
         rows.append(("feature marts vs pandas", f"{ratio:.1f}x", ratio >= 2))
     if large.incremental_seconds is not None:
         share = large.incremental_seconds / large.total_seconds
-        rows.append(("daily incremental refresh", f"{share:.0%} of full", share <= 0.2))
+        measured, judged = f"{share:.0%} of full", share
+        if large.anchor_step_seconds is not None:
+            # Judged on the week: six plain days and the one that moves the training anchor.
+            week = (6 * large.incremental_seconds + large.anchor_step_seconds) / 7
+            judged = week / large.total_seconds
+            measured += f" ({judged:.0%} averaged over a week)"
+        rows.append(("daily incremental refresh", measured, judged <= 0.2))
     return [
         f"## Targets at {large.customers:,} customers",
         "",
@@ -99,6 +105,19 @@ def write_benchmarks(path: Path, machine: dict[str, str], results: list) -> Path
                 ],
                 "",
             ]
+        if result.anchor_step_seconds is not None and result.incremental_seconds is not None:
+            share = result.anchor_step_seconds / result.total_seconds
+            week = (6 * result.incremental_seconds + result.anchor_step_seconds) / 7
+            lines += [
+                f"Once a week the historical training cutoffs move (`training_anchor_days`) and "
+                f"their snapshots are rebuilt: the refresh that loaded {result.anchor_step_days} "
+                f"new day(s) up to the next anchor took {result.anchor_step_seconds:.1f} s = "
+                f"{share:.0%} of the full refresh (dbt "
+                f"{_stage_seconds(result.anchor_step_stages, 'dbt feature marts'):.1f} s). "
+                f"Six plain days and that one average {week:.1f} s a day = "
+                f"{week / result.total_seconds:.0%}.",
+                "",
+            ]
         if result.training_samples:
             lines += [
                 "Churn and value training by rows sampled per cutoff (`max_rows_per_cutoff`, "
@@ -130,3 +149,7 @@ def write_benchmarks(path: Path, machine: dict[str, str], results: list) -> Path
         ]
     path.write_text("\n".join(lines))
     return path
+
+
+def _stage_seconds(stages: list, name: str) -> float:
+    return sum(s.seconds for s in stages if s.stage == name)
