@@ -60,6 +60,38 @@ def test_bg_nbd_alive_and_silence_probabilities_behave() -> None:
     assert silent[2] > silent[1]
 
 
+def test_bg_nbd_features_fit_on_a_capped_hash_sample_whatever_the_row_order(
+    simulated: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ml.prediction.btyd_features as btyd_features
+
+    cutoff = pd.Timestamp("2025-01-01")
+    weeks = pd.to_timedelta(7, unit="D")
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(len(simulated))],
+            "as_of_date": cutoff,
+            "frequency": simulated["x"] + 1,
+            "first_order_at": cutoff - simulated["T"] * weeks,
+            "last_order_at": cutoff - (simulated["T"] - simulated["t_x"]) * weeks,
+        }
+    )
+    everyone = btyd_features.add_btyd_features(frame, 90, "as_of_date")
+    monkeypatch.setattr(btyd_features, "FIT_ROWS", 3000)
+    capped = btyd_features.add_btyd_features(frame, 90, "as_of_date")
+    shuffled = btyd_features.add_btyd_features(
+        frame.sample(frac=1, random_state=3), 90, "as_of_date"
+    )
+    # Every buyer is scored; the fit on 3,000 of 8,000 moves the estimates a little, and the
+    # same 3,000 are drawn in any row order.
+    assert capped["btyd_p_alive"].notna().all()
+    assert not np.allclose(capped["btyd_p_alive"], everyone["btyd_p_alive"])
+    assert np.allclose(capped["btyd_p_alive"], everyone["btyd_p_alive"], atol=0.05)
+    pd.testing.assert_series_equal(
+        shuffled["btyd_p_alive"].sort_index(), capped["btyd_p_alive"].sort_index()
+    )
+
+
 def test_top_decile_lift_and_evaluation() -> None:
     y = np.array([1] * 10 + [0] * 90)
     perfect = np.arange(100)[::-1].astype(float)  # churners score highest

@@ -14,20 +14,31 @@ from ml.prediction.btyd import (
 )
 from ml.prediction.dataset import VALUE_SAMPLE, presampled
 
+# Buyers the four BG/NBD parameters are fitted on, per cutoff. On the 1M-customer benchmark
+# (921k buyers) a hash-drawn 100k gave parameters within 1-2% of the fit on all of them, in
+# 0.8 s instead of 6.9 s; every buyer is still scored.
+FIT_ROWS = 100_000
+
 
 def add_btyd_features(frame: pd.DataFrame, horizon_days: int, cutoff_column: str) -> pd.DataFrame:
     """btyd_p_alive, btyd_expected_orders and btyd_p_no_purchase for buyers (NaN otherwise).
 
     The parameters are fitted on the uniform sample when the frame was sampled upstream (a
-    sample weighted towards active buyers would bias them), then applied to every buyer."""
+    sample weighted towards active buyers would bias them), on at most FIT_ROWS buyers drawn
+    by a hash of the customer id (deterministic, whatever the row order), then applied to
+    every buyer."""
     out = frame.copy()
     for column in ("btyd_p_alive", "btyd_expected_orders", "btyd_p_no_purchase"):
         out[column] = np.nan
-    for _, group in out.groupby(cutoff_column, sort=True):
+    # Only the columns the fit reads: splitting the whole frame by cutoff would copy them all.
+    used = ["customer_id", cutoff_column, "frequency", "first_order_at", "last_order_at"]
+    used += [VALUE_SAMPLE] if VALUE_SAMPLE in out.columns else []
+    for _, group in out[used].groupby(cutoff_column, sort=True):
         buyers = group[group["frequency"] > 0]
         fit_buyers = presampled(buyers, VALUE_SAMPLE)
         if fit_buyers is None:
             fit_buyers = buyers
+        fit_buyers = _at_most(fit_buyers, FIT_ROWS)
         if len(fit_buyers) < 10:
             continue
         summary = _summary(buyers, cutoff_column)
@@ -45,3 +56,10 @@ def add_btyd_features(frame: pd.DataFrame, horizon_days: int, cutoff_column: str
 
 def _summary(buyers: pd.DataFrame, cutoff_column: str) -> pd.DataFrame:
     return summary_from_snapshot(buyers.rename(columns={cutoff_column: "cutoff_date"}))
+
+
+def _at_most(buyers: pd.DataFrame, rows: int) -> pd.DataFrame:
+    if len(buyers) <= rows:
+        return buyers
+    draw = pd.util.hash_pandas_object(buyers["customer_id"], index=False)
+    return buyers.loc[draw.sort_values(kind="stable").index[:rows]]
