@@ -2,9 +2,10 @@
 -- one horizon before the as-of date, so its label window is complete and lies before as-of.
 -- Historical cutoffs count back from an anchor that moves in steps of `training_anchor_days`
 -- (not daily), so their snapshots can be kept between steps. `inputs_fingerprint` changes when
--- anything they read may have changed: rows dated before the end of the label window, the
--- customers first seen by then, the settings they use, the RFM rules or any model's SQL. The snapshot
--- models rebuild a cutoff when it does (macros/snapshots.sql).
+-- anything they read may have changed: rows dated before the end of the label window (orders,
+-- lines of completed orders, daily activity), the customers first seen by then, the settings
+-- they use, the RFM rules or any model's SQL. The snapshot models rebuild a cutoff when it
+-- does (macros/snapshots.sql).
 {%- set step = var('training_anchor_days') %}
 {%- set model_code = [] %}
 {%- if execute %}
@@ -52,11 +53,9 @@ dated_inputs as (
 
     union all
 
-    select
-        cast(orders.ordered_at as date),
-        hash(items.order_id, product_id, category, quantity, unit_price)
-    from {{ ref('stg_landing__order_items') }} as items
-    join {{ ref('stg_landing__orders') }} as orders using (order_id)
+    -- Order lines as the purchase-pattern snapshots read them (already dated).
+    select cast(ordered_at as date), hash(lines)
+    from {{ ref('int_order_categories') }} as lines
 
     union all
 
