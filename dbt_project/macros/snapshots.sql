@@ -26,3 +26,14 @@
     where cutoff_date not in (select distinct cutoff_date from {{ this }})
     {%- endif %}
 {%- endmacro %}
+
+{#- The config of a snapshot model incremental by cutoff:
+    {{ config(**snapshot_by_cutoff()) }}. cutoffs as in forget_changed_cutoffs. -#}
+{% macro snapshot_by_cutoff(cutoffs='int_feature_cutoffs') -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'pre_hook': "{{ forget_changed_cutoffs('" ~ cutoffs ~ "') }}",
+    }) }}
+{%- endmacro %}

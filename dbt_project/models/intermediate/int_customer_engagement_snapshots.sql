@@ -2,12 +2,7 @@
 -- Customers without events (or data sets without an events file) get zero counts and null
 -- rates, never an error.
 -- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ forget_changed_cutoffs() }}",
-) }}
+{{ config(**snapshot_by_cutoff()) }}
 {%- set windows = engagement_window_days() %}
 with population as (
     select population.customer_id, population.cutoff_date, population.is_current,

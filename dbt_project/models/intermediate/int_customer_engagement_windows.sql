@@ -9,12 +9,6 @@
 {%- for cutoff_index in range(1, var('training_cutoffs') + 1) %}
 {%- do inserts.append('insert into {{ this }} {{ engagement_windows(' ~ cutoff_index ~ ', only_missing=true) }}') %}
 {%- endfor %}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ forget_changed_cutoffs() }}",
-    post_hook=inserts,
-) }}
+{{ config(post_hook=inserts, **snapshot_by_cutoff()) }}
 
 {{ engagement_windows(0) }}

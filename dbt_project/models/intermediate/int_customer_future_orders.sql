@@ -3,12 +3,7 @@
 -- Historical cutoffs end their window on or before the as-of date, so labels never read data
 -- the as-of date could not see.
 -- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ forget_changed_cutoffs() }}",
-) }}
+{{ config(**snapshot_by_cutoff()) }}
 
 with cutoffs as (
     select cutoff_date, churn_horizon_days, inputs_fingerprint

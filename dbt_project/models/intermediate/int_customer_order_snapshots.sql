@@ -1,11 +1,6 @@
 -- Order behaviour per customer and cutoff, from orders strictly before the cutoff.
 -- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ forget_changed_cutoffs() }}",
-) }}
+{{ config(**snapshot_by_cutoff()) }}
 
 with population as (
     select population.*, cutoffs.inputs_fingerprint

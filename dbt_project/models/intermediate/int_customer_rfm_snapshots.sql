@@ -5,12 +5,7 @@
 -- score (deterministic, no tie-break by id), and a large tie can skip a score. Recency ranks
 -- descending (fewer days is better), frequency and monetary ascending.
 -- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ forget_changed_cutoffs() }}",
-) }}
+{{ config(**snapshot_by_cutoff()) }}
 
 with snapshots as (
     select * from {{ ref('int_customer_order_snapshots') }}

@@ -9,7 +9,8 @@
 {%- set step = var('training_anchor_days') %}
 {%- set model_code = [] %}
 {%- if execute %}
-{%- for node in graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | sort(attribute='unique_id') %}
+{%- set models = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') %}
+{%- for node in models | sort(attribute='unique_id') %}
 {%- do model_code.append(node.raw_code) %}
 {%- endfor %}
 {%- endif %}

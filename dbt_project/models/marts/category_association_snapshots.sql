@@ -4,12 +4,7 @@
 -- orders. Pairs bought together by fewer than association_min_customers customers, or by a
 -- smaller share than association_min_support, are dropped so rare pairs cannot dominate.
 -- Incremental by cutoff: an unchanged evaluation cutoff is kept (macros/snapshots.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ forget_changed_cutoffs('int_category_cutoffs') }}",
-) }}
+{{ config(**snapshot_by_cutoff('int_category_cutoffs')) }}
 
 with cutoffs as (
     select * from ({{ cutoffs_to_build('int_category_cutoffs') }})

@@ -2,12 +2,7 @@
 -- cutoff, with what happened in the horizon after it. `churned` is defined for buyers only
 -- (a customer who never ordered cannot stop ordering).
 -- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ forget_changed_cutoffs() }}",
-) }}
+{{ config(**snapshot_by_cutoff()) }}
 
 select
     snapshots.*,

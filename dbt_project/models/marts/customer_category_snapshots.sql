@@ -2,12 +2,7 @@
 -- evaluation cutoff), from completed order lines strictly before the cutoff. Scoring reads the
 -- current rows, the evaluation the historical ones, so both use one definition of affinity.
 -- Incremental by cutoff: an unchanged evaluation cutoff is kept (macros/snapshots.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ forget_changed_cutoffs('int_category_cutoffs') }}",
-) }}
+{{ config(**snapshot_by_cutoff('int_category_cutoffs')) }}
 
 with cutoffs as (
     select cutoff_date, is_current, inputs_fingerprint

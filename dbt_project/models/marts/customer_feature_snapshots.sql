@@ -1,12 +1,7 @@
 -- Point-in-time features per customer and cutoff: the single source of features for both model
 -- training (historical cutoffs) and scoring (the current as-of date).
 -- Incremental by cutoff: unchanged historical cutoffs are kept (macros/snapshots.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ forget_changed_cutoffs() }}",
-) }}
+{{ config(**snapshot_by_cutoff()) }}
 
 with orders as (
     select * from {{ ref('int_customer_rfm_snapshots') }}

@@ -2,12 +2,7 @@
 -- the evaluation cutoff, [cutoff, evaluation_window_end), which ends on or before the as-of
 -- date. Only categories the customer had not bought before the cutoff count.
 -- Incremental by cutoff: an unchanged evaluation cutoff is kept (macros/snapshots.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ forget_changed_cutoffs('int_category_cutoffs') }}",
-) }}
+{{ config(**snapshot_by_cutoff('int_category_cutoffs')) }}
 
 with cutoffs as (
     select cutoff_date, evaluation_window_end, inputs_fingerprint
