@@ -19,24 +19,20 @@ def anchor_of(as_of: date) -> date:
 def add_days_until_the_anchor_moves(landing: Path, seed: int) -> list[str]:
     """Daily drops up to the first as-of date (the day after the newest data) on the next
     anchor: the refresh after them rebuilds the historical snapshots, as happens once a week."""
-
-    def as_of() -> date:
-        return date.fromisoformat(_latest_order_day(landing)) + timedelta(days=1)
-
-    start, days = anchor_of(as_of()), []
-    while anchor_of(as_of()) == start:
+    day_after = timedelta(days=1)
+    start = anchor_of(_latest_order_day(landing) + day_after)
+    days = [add_one_day(landing, seed)]
+    while anchor_of(date.fromisoformat(days[-1]) + day_after) == start:
         days.append(add_one_day(landing, seed + len(days)))
     return days
 
 
-def _latest_order_day(landing: Path) -> str:
+def _latest_order_day(landing: Path) -> date:
     con = duckdb.connect()
     try:
-        return str(
-            con.execute(f"select cast(max(ordered_at) as date) from {_orders(landing)}").fetchall()[
-                0
-            ][0]
-        )
+        return con.execute(
+            f"select cast(max(ordered_at) as date) from {_orders(landing)}"
+        ).fetchone()[0]
     finally:
         con.close()
 
@@ -56,7 +52,7 @@ def add_one_day(
         con.execute(f"select setseed({(seed % 1000) / 1000})")
         for entity in ("orders", "events"):
             (landing / entity).mkdir(exist_ok=True)
-        day = date.fromisoformat(_latest_order_day(landing)) + timedelta(days=1)
+        day = _latest_order_day(landing) + timedelta(days=1)
         customers = f"read_parquet('{landing / 'customers.parquet'}')"
         con.execute(
             f"""

@@ -27,8 +27,7 @@ def target_status(results: list) -> list[str]:
         measured, judged = f"{share:.0%} of full", share
         if large.anchor_step_seconds is not None:
             # Judged on the week: six plain days and the one that moves the training anchor.
-            week = (6 * large.incremental_seconds + large.anchor_step_seconds) / 7
-            judged = week / large.total_seconds
+            judged = _week_average(large) / large.total_seconds
             measured += f" ({judged:.0%} averaged over a week)"
         rows.append(("daily incremental refresh", measured, judged <= 0.2))
     return [
@@ -107,7 +106,7 @@ def write_benchmarks(path: Path, machine: dict[str, str], results: list) -> Path
             ]
         if result.anchor_step_seconds is not None and result.incremental_seconds is not None:
             share = result.anchor_step_seconds / result.total_seconds
-            week = (6 * result.incremental_seconds + result.anchor_step_seconds) / 7
+            week = _week_average(result)
             lines += [
                 f"Once a week the historical training cutoffs move (`training_anchor_days`) and "
                 f"their snapshots are rebuilt: the refresh that loaded {result.anchor_step_days} "
@@ -153,3 +152,8 @@ def write_benchmarks(path: Path, machine: dict[str, str], results: list) -> Path
 
 def _stage_seconds(stages: list, name: str) -> float:
     return sum(s.seconds for s in stages if s.stage == name)
+
+
+def _week_average(result) -> float:
+    """Seconds a day over a week: six plain daily refreshes and the one that moves the anchor."""
+    return (6 * result.incremental_seconds + result.anchor_step_seconds) / 7
