@@ -207,6 +207,12 @@ def load_entity(
         con, entity, scans, suppression, append=report.mode == "append"
     )
     report.rows_suppressed += suppressed_lines
+    if report.rows_rejected > report.rows_loaded:
+        hints = {_delimiter_hint(scan, entity_mapping, most_lines_rejected=True) for scan in scans}
+        report.notes.append(
+            f"{report.rows_rejected} of {report.rows_loaded + report.rows_rejected} lines could "
+            f"not be split into the file's columns.{''.join(sorted(hints))}"
+        )
     renumber = [scan.path.name for scan in scans if not scan.exact_rows]
     if report.rows_rejected and renumber:
         _renumber_around_rejects(con, entity, batch, renumber)
@@ -464,7 +470,7 @@ def _split_sql(mapping: EntityMapping, delimiter: str | None, line: str) -> str:
         fields = f"regexp_split_to_array(trim({text}, ' ' || chr(9)), '[ \\t]+')"
     else:
         fields = f"string_split({text}, {_sql_str(str(delimiter))})"
-    return f"list_transform({fields}, f -> regexp_replace(trim(f), '^\"(.*)\"$', '\\1'))"
+    return f"list_transform({fields}, lambda f: regexp_replace(trim(f), '^\"(.*)\"$', '\\1'))"
 
 
 def _split_python(mapping: EntityMapping, delimiter: str | None, line: str) -> list[str]:
@@ -633,7 +639,7 @@ def _match_columns(scan: _Scan, mapping: EntityMapping) -> dict[str, str]:
             if wanted > len(names):
                 raise LandingError(
                     f"{scan.path}: `{mapping.entity.name}.columns.{contract_column}: {wanted}` "
-                    f"in {MAPPING_FILE_NAME} points past the file's {len(names)} column(s)"
+                    f"in {MAPPING_FILE_NAME} points past the file's {len(names)} column(s)."
                     f"{_delimiter_hint(scan, mapping)}"
                 )
             matched[contract_column] = names[wanted - 1]
@@ -644,14 +650,17 @@ def _match_columns(scan: _Scan, mapping: EntityMapping) -> dict[str, str]:
     return matched
 
 
-def _delimiter_hint(scan: _Scan, mapping: EntityMapping) -> str:
+def _delimiter_hint(scan: _Scan, mapping: EntityMapping, most_lines_rejected: bool = False) -> str:
     """When another delimiter would split the file's first lines into more columns than it
-    has now, say which (the usual cause of a 'missing column' is a header that did not split)."""
+    has now (or split them evenly where most lines were rejected), say which: the usual cause
+    of a 'missing column' or of mass rejects is a delimiter that does not fit."""
     if scan.rejects_table is None or mapping.widths:
         return ""
     _, lines = read_head(scan.path, text_encoding(scan.path, mapping))
     suggested, fields = sniff_delimiter(lines)
-    if suggested is None or suggested == scan.delimiter or fields <= len(scan.columns):
+    if suggested is None or suggested == scan.delimiter:
+        return ""
+    if fields <= len(scan.columns) and not most_lines_rejected:
         return ""
     split = split_line(lines[0], suggested) if mapping.header else None
     shown = f" into {[_unquote(f.strip()) for f in split]}" if split else f" into {fields} fields"
