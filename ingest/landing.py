@@ -144,7 +144,7 @@ def load_entity(
                 f"{entity_name}: no file found in {landing_dir} (looked for {looked_for}); "
                 f"add one or point `{entity_name}.files` in {MAPPING_FILE_NAME} at your file"
             )
-        _create_empty(con, entity)
+        create_empty_raw(con, entity)
         report.notes.append(f"no {entity_name} file in {landing_dir}: table left empty")
         _write_load_log(con, entity, report)
         return report
@@ -169,7 +169,7 @@ def load_entity(
     ]
     scans = [s for s in scans if s is not None]
     if not scans and report.mode == "full":
-        _create_empty(con, entity)
+        create_empty_raw(con, entity)
         _record_files(con, entity, files, batch, load_key, replace=True)
         report.notes.append("every file is empty: table left empty")
         _write_load_log(con, entity, report)
@@ -860,7 +860,9 @@ def _write_load_log(con: duckdb.DuckDBPyConnection, entity: Entity, report: Load
     )
 
 
-def _create_empty(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+def create_empty_raw(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """raw.<entity> and its rejects table, empty (no file, or a file that cannot be used)."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
     columns = ", ".join(f"{c} varchar" for c in entity.columns)
     con.execute(
         f"create or replace table {RAW_SCHEMA}.{entity.raw_table} "

@@ -7,7 +7,8 @@ check that every row arrives with the right customer, day and amount:
 - ``cdnow_1990s``: whitespace-aligned, ``YYYYMMDD`` integer dates, 1997-1998, orders only, the
   shape of the CDNOW log (``customer_id  date  number_of_cds  dollar_value``), with same-day
   repeat rows merged by ``merge_same_time_rows``.
-- ``semicolon_eur``: ``;``-separated, day-first dates, decimal commas, ``1.234,50 EUR`` amounts.
+- ``semicolon_eur``: ``;``-separated, day-first dates, decimal commas, ``1.234,50 EUR`` amounts,
+  an order occasionally split over two rows at the same time (``merge_same_time_rows``).
 - ``headerless_pipe``: ``|``-separated without a header, columns given by position.
 - ``fixed_width``: fixed-width columns with an aligned header.
 - ``utf16_bom``: tab-separated UTF-16 with a byte-order mark and contract column names: no
@@ -90,9 +91,7 @@ def cdnow_1990s(landing: Path, n_customers: int = 300) -> list[Order]:
         n_customers, date(1997, 1, 1), 540, seed=1997, same_day_repeat_share=0.05
     )
     lines = [f"{'customer_id':>11}  {'date':>8}  {'number_of_cds':>13}  {'dollar_value':>12}"]
-    lines += [
-        f"{o.customer:>11}  {o.day:%Y%m%d}  {o.units:>13}  {o.amount:>12.2f}" for o in orders
-    ]
+    lines += [f"{o.customer:>11}  {o.day:%Y%m%d}  {o.units:>13}  {o.amount:>12.2f}" for o in orders]
     _write(landing / "cdnow_orders.txt", "\n".join(lines) + "\n")
     _write(landing / "mapping.yaml", CDNOW_MAPPING)
     return orders
@@ -105,16 +104,18 @@ orders:
   date_format: "%d.%m.%Y"
   decimal_separator: ","
   currency_symbols: [EUR]
+  merge_same_time_rows: true
   columns: {customer_id: Kunde, ordered_at: Datum, amount: Betrag}
 """
 
 
 def semicolon_eur(landing: Path, n_customers: int = 600) -> list[Order]:
-    orders = simulate_orders(n_customers, date(2023, 1, 2), 900, seed=2023)
+    orders = simulate_orders(
+        n_customers, date(2023, 1, 2), 900, seed=2023, same_day_repeat_share=0.03
+    )
     lines = ["Kunde;Datum;Anzahl;Betrag"]
     lines += [
-        f"K{o.customer};{o.day:%d.%m.%Y};{o.units};{_amount_eu(o.amount * 20)} EUR"
-        for o in orders
+        f"K{o.customer};{o.day:%d.%m.%Y};{o.units};{_amount_eu(o.amount * 20)} EUR" for o in orders
     ]
     _write(landing / "umsatz.csv", "\r\n".join(lines) + "\r\n")
     _write(landing / "mapping.yaml", SEMICOLON_EUR_MAPPING)
