@@ -79,7 +79,7 @@ def sniff_delimiter(lines: list[str]) -> tuple[str | None, int]:
     for candidate in DELIMITER_CANDIDATES:
         counts = [len(split_line(line, candidate)) for line in lines]
         fields, seen = Counter(counts).most_common(1)[0]
-        if fields > 1 and counts[0] == fields and seen >= 0.9 * len(counts):
+        if fields > 1 and counts[0] == fields and seen >= 0.8 * len(counts):
             consistent.append((candidate, fields))
     if any(d == "||" for d, _ in consistent):
         consistent = [(d, n) for d, n in consistent if d != "|"]
