@@ -202,3 +202,31 @@ def test_inspect_refuses_to_overwrite_a_mapping_without_force(
     assert (landing_dir / "mapping.yaml").read_text() == "orders:\n  files: umsatz.csv\n"
     assert main(["inspect", "--landing-dir", str(landing_dir), "--write-mapping", "--force"]) == 1
     assert load_mapping(landing_dir)["orders"].delimiter == ";"
+
+
+def test_decimal_comma_eur_export_runs_end_to_end_and_publishes_scores(tmp_path: Path) -> None:
+    """The whole refresh on a foreign export: its mapping, merged same-time rows, the load
+    audit still balancing, and churn scores published for its customers."""
+    from tests.refresh import refresh
+
+    landing = tmp_path / "landing"
+    written = fe.semicolon_eur(landing, n_customers=300)
+    warehouse = refresh(landing, tmp_path / "warehouse.duckdb")
+    assert warehouse.result.success
+    audit = warehouse.query(
+        "select rows_read, rows_quarantined, rows_merged_same_time, rows_unaccounted "
+        "from quarantine.load_audit where entity = 'orders'"
+    ).iloc[0]
+    merged = len(written) - len({(o.customer, o.day) for o in written})
+    assert (audit.rows_read, audit.rows_quarantined) == (len(written), 0)
+    assert (audit.rows_merged_same_time, audit.rows_unaccounted) == (merged, 0)
+    staged = warehouse.query(
+        "select count(*) as orders, round(sum(amount), 2) as total from staging.stg_landing__orders"
+    ).iloc[0]
+    assert staged.orders == len(written) - merged
+    assert staged.total == pytest.approx(sum(o.amount for o in written), abs=0.05)
+    scores = warehouse.query(
+        "select count(*) as customers, count(churn_probability) as scored from ml.churn_scores"
+    ).iloc[0]
+    assert scores.customers == len({o.customer for o in written})
+    assert scores.scored > scores.customers // 2  # customers still active at the as-of date
