@@ -8,6 +8,7 @@ delimiter that would split a header) and by `insights inspect`. Only the first
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import re
 from collections import Counter
@@ -51,7 +52,8 @@ def detect_encoding(head: bytes) -> str:
 
 def read_head(path: Path, encoding: str | None = None) -> tuple[str, list[str]]:
     """(encoding, the first non-blank lines) of a text file."""
-    with open(path, "rb") as handle:
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     encoding = encoding or detect_encoding(head)
     codec = {"utf-16": "utf-16", "utf-8": "utf-8-sig"}.get(encoding, encoding)
