@@ -308,7 +308,8 @@ def test_headerless_fixed_width_file_with_column_names(landing_dir: Path) -> Non
     }
     con, report = _load(landing_dir, "orders", mapping)
     assert report.rows_loaded == 2
-    assert _rows(con, "select customer_id, ordered_at, amount, _source_row from raw.orders") == [
+    query = "select customer_id, ordered_at, amount, _source_row from raw.orders order by 4"
+    assert _rows(con, query) == [
         ("A001", "1997-01-01", "12.50", 1),
         ("A002", "1997-01-02", "3.00", 2),
     ]
@@ -330,3 +331,20 @@ def test_integer_dates_in_parquet_and_untranslatable_amounts_stay_as_written(
         ("19970230", "7"),
         ("1997-03-01", "n/a"),
     ]
+
+
+def test_headerless_csv_keeps_true_line_numbers_around_rejects(landing_dir: Path) -> None:
+    (landing_dir / "orders.csv").write_text(
+        "c1,2024-01-01,5\nc2,2024-01-02\nc3,2024-01-03,7\nc4,2024-01-04,8,9\nc5,2024-01-05,1\n"
+    )
+    mapping = {
+        "orders": {"header": False, "columns": {"customer_id": 1, "ordered_at": 2, "amount": 3}}
+    }
+    con, report = _load(landing_dir, "orders", mapping)
+    assert (report.rows_loaded, report.rows_rejected) == (3, 2)
+    assert _rows(con, "select customer_id, _source_row from raw.orders order by 2") == [
+        ("c1", 1),
+        ("c3", 3),
+        ("c5", 5),
+    ]
+    assert _rows(con, "select _source_row from raw.orders_rejects order by 1") == [(2,), (4,)]
