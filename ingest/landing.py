@@ -583,8 +583,11 @@ def _scan_lines(
         select _line, line,
                case when len(fields) < {fields} then 'MISSING COLUMNS' else 'TOO MANY COLUMNS' end,
                'expected {fields} fields, found ' || len(fields)
-        from (select _line, line, {split} as fields from {lines} where _line > {header_line})
-        where len(fields) <> {fields}
+        from (
+            -- Split again only the few lines the table above did not take.
+            select _line, line, {split} as fields from {lines}
+            where _line > {header_line} and _line not in (select _source_row from {alias})
+        )
         """
     )
     for table in (lines, parser_rejects, parser_rejects + "_scan"):
