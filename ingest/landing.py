@@ -383,7 +383,8 @@ def _scan_file(
         try:
             # A view: Parquet is typed and fast to read, so it is not copied twice.
             con.execute(
-                f"create or replace temp view {alias} as select *, file_row_number + 1 as "
+                f"create or replace temp view {alias} as select * exclude (file_row_number), "
+                f"file_row_number + 1 as "
                 f"_source_row from read_parquet({literal}, file_row_number = true)"
             )
             con.execute(f"select * from {alias} limit 0").fetchall()
