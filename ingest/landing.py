@@ -7,6 +7,12 @@ cannot translate stays as it was, so dbt staging can quarantine the row with its
 
 Rows the CSV parser cannot read at all (ragged rows, bad encoding) go to ``raw.<entity>_rejects``
 with their line number and text, so ``rows read = rows loaded + rows rejected`` for every file.
+
+Layouts DuckDB's CSV reader cannot split (runs of whitespace, multi-character delimiters,
+fixed-width fields) are read line by line and split in SQL; a line with the wrong number of
+fields goes to the rejects table the same way. With ``merge_same_time_rows``, orders rows of one
+customer at one time become one order; the merged-away rows are counted (``rows_merged``), so
+``rows read = loaded + rejected + suppressed + merged`` still holds.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from ingest.contract import ENTITIES, Entity
 
 # Scalars are read with fetchall(): DuckDB 2.0 keeps a fetchone() result open, and an open
 # result blocks the next register() on the connection.
-from ingest.mapping import MAPPING_FILE_NAME, EntityMapping, LandingMapping
+from ingest.mapping import MAPPING_FILE_NAME, WHITESPACE, EntityMapping, LandingMapping
+from ingest.sniff import describe_delimiter, read_head, sniff_delimiter, split_line
 
 RAW_SCHEMA = "raw"
 # Columns the loader adds to every raw table.
@@ -43,6 +50,7 @@ class LoadReport:
     rows_loaded: int = 0
     rows_rejected: int = 0
     rows_suppressed: int = 0  # rows of erased customers, dropped on purpose
+    rows_merged: int = 0  # orders rows folded into another row at the same time
     missing_optional_columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     derived_order_id: bool = False
@@ -53,7 +61,7 @@ class LoadReport:
 
     @property
     def rows_read(self) -> int:
-        return self.rows_loaded + self.rows_rejected + self.rows_suppressed
+        return self.rows_loaded + self.rows_rejected + self.rows_suppressed + self.rows_merged
 
     @property
     def present(self) -> bool:
@@ -136,7 +144,7 @@ def load_entity(
                 f"{entity_name}: no file found in {landing_dir} (looked for {looked_for}); "
                 f"add one or point `{entity_name}.files` in {MAPPING_FILE_NAME} at your file"
             )
-        _create_empty(con, entity)
+        create_empty_raw(con, entity)
         report.notes.append(f"no {entity_name} file in {landing_dir}: table left empty")
         _write_load_log(con, entity, report)
         return report
@@ -161,7 +169,7 @@ def load_entity(
     ]
     scans = [s for s in scans if s is not None]
     if not scans and report.mode == "full":
-        _create_empty(con, entity)
+        create_empty_raw(con, entity)
         _record_files(con, entity, files, batch, load_key, replace=True)
         report.notes.append("every file is empty: table left empty")
         _write_load_log(con, entity, report)
@@ -180,7 +188,11 @@ def load_entity(
             and not any("order_id" in present[s.alias] for s in scans)
         ):
             report.derived_order_id = True
+            if entity_mapping.merge_same_time_rows:
+                body = _merged_same_time_rows(con, body, report)
             body = _with_derived_order_id(body)
+        elif entity_mapping.merge_same_time_rows:
+            report.notes.append("merge_same_time_rows ignored: the files carry order ids")
         if suppression is not None:
             body = _without_suppressed(con, body, entity, suppression, report, report.mode)
         body = f"select *, cast({batch} as bigint) as _batch from ({body}) as mapped"
@@ -195,8 +207,15 @@ def load_entity(
         con, entity, scans, suppression, append=report.mode == "append"
     )
     report.rows_suppressed += suppressed_lines
-    if report.rows_rejected:
-        _renumber_around_rejects(con, entity, batch, [scan.path.name for scan in scans])
+    if report.rows_rejected > report.rows_loaded:
+        hints = {_delimiter_hint(scan, entity_mapping, most_lines_rejected=True) for scan in scans}
+        report.notes.append(
+            f"{report.rows_rejected} of {report.rows_loaded + report.rows_rejected} lines could "
+            f"not be split into the file's columns.{''.join(sorted(hints))}"
+        )
+    renumber = [scan.path.name for scan in scans if not scan.exact_rows]
+    if report.rows_rejected and renumber:
+        _renumber_around_rejects(con, entity, batch, renumber)
     for scan in scans:
         scan.drop(con)
     if report.rows_loaded + report.rows_rejected == 0 and report.mode == "full":
@@ -317,11 +336,37 @@ class _Scan:
     path: Path
     alias: str
     columns: dict[str, str]  # column name -> DuckDB type
-    rejects_table: str | None  # CSV only; Parquet scans are views, CSV scans temp tables
+    rejects_table: str | None  # text only; Parquet scans are views, text scans temp tables
+    # Line-by-line scans number their rows by physical line already (rejects included).
+    exact_rows: bool = False
+    delimiter: str | None = None  # what split the file (None: DuckDB's sniffer chose)
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
         kind = "table" if self.rejects_table else "view"
         con.execute(f"drop {kind} if exists {self.alias}")
+
+
+# A delimiter that never occurs in text, so DuckDB hands over each line whole.
+_NO_DELIMITER = "\x01"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def text_encoding(path: Path, mapping: EntityMapping) -> str:
+    """The mapped encoding; a UTF-16 byte-order mark wins over the utf-8 default."""
+    if mapping.encoding == "utf-8":
+        with open(path, "rb") as handle:
+            if handle.read(2) in _UTF16_BOMS:
+                return "utf-16"
+    return mapping.encoding
+
+
+def text_delimiter(path: Path, mapping: EntityMapping, encoding: str) -> str | None:
+    """The mapped delimiter; without one, whitespace-aligned and ``||`` files are recognised
+    here (DuckDB's sniffer would split them on single spaces or pipes)."""
+    if mapping.delimiter is not None or mapping.widths:
+        return mapping.delimiter
+    sniffed, _ = sniff_delimiter(read_head(path, encoding)[1])
+    return sniffed if sniffed in (WHITESPACE, "||") else None
 
 
 def _scan_file(
@@ -338,40 +383,58 @@ def _scan_file(
         try:
             # A view: Parquet is typed and fast to read, so it is not copied twice.
             con.execute(
-                f"create or replace temp view {alias} as select *, file_row_number + 1 as "
+                f"create or replace temp view {alias} as select * exclude (file_row_number), "
+                f"file_row_number + 1 as "
                 f"_source_row from read_parquet({literal}, file_row_number = true)"
             )
             con.execute(f"select * from {alias} limit 0").fetchall()
         except duckdb.Error as exc:
             raise LandingError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
-        rejects = None
-    else:
-        if path.stat().st_size == 0:
-            return None
-        rejects = f"{alias}_rejects"
-        options = [
-            "header = true",
-            "all_varchar = true",
-            "store_rejects = true",
-            f"rejects_table = {_sql_str(rejects)}",
-            f"rejects_scan = {_sql_str(rejects + '_scan')}",
-            f"encoding = {_sql_str(mapping.encoding)}",
-        ]
-        if mapping.delimiter:
-            options.append(f"delim = {_sql_str(mapping.delimiter)}")
-        try:
-            # row_number() over () follows the file order (DuckDB keeps insertion order);
-            # the header is line 1, so data row k sits on line k + 1 until a reject shifts it.
-            con.execute(
-                f"create or replace temp table {alias} as select *, row_number() over () + 1 "
-                f"as _source_row from read_csv({literal}, {', '.join(options)})"
-            )
-        except duckdb.Error as exc:
-            raise LandingError(
-                f"{path}: cannot be read as CSV ({_first_line(exc)}); check "
-                f"`{mapping.entity.name}.delimiter`/`encoding`/`format` in mapping.yaml"
-            ) from exc
-    columns = {
+        return _Scan(path, alias, _scan_columns(con, alias), rejects_table=None)
+    if path.stat().st_size == 0:
+        return None
+    encoding = text_encoding(path, mapping)
+    delimiter = text_delimiter(path, mapping, encoding)
+    if mapping.widths or (
+        delimiter is not None and (delimiter == WHITESPACE or len(delimiter) > 1)
+    ):
+        return _scan_lines(con, path, mapping, alias, encoding, delimiter)
+    rejects = f"{alias}_rejects"
+    options = [
+        f"header = {str(mapping.header).lower()}",
+        "all_varchar = true",
+        "store_rejects = true",
+        f"rejects_table = {_sql_str(rejects)}",
+        f"rejects_scan = {_sql_str(rejects + '_scan')}",
+        f"encoding = {_sql_str(encoding)}",
+    ]
+    if delimiter:
+        options.append(f"delim = {_sql_str(delimiter)}")
+    # row_number() over () follows the file order (DuckDB keeps insertion order); with a
+    # header (line 1) data row k sits on line k + 1, without one on line k, until a reject
+    # shifts it.
+    first_line = 1 if mapping.header else 0
+    try:
+        con.execute(
+            f"create or replace temp table {alias} as select *, row_number() over () + "
+            f"{first_line} as _source_row from read_csv({literal}, {', '.join(options)})"
+        )
+    except duckdb.Error as exc:
+        raise LandingError(
+            f"{path}: cannot be read as CSV ({_first_line(exc)}); check "
+            f"`{mapping.entity.name}.delimiter`/`encoding`/`format` in mapping.yaml"
+        ) from exc
+    columns = _scan_columns(con, alias)
+    if not mapping.header:
+        names = _headerless_names(path, mapping, len(columns))
+        for old, new in zip(list(columns), names, strict=True):
+            con.execute(f"alter table {alias} rename column {_quote(old)} to {_quote(new)}")
+        columns = _scan_columns(con, alias)
+    return _Scan(path, alias, columns, rejects_table=rejects, delimiter=delimiter)
+
+
+def _scan_columns(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, str]:
+    return {
         name: dtype
         for name, dtype in con.execute(
             "select column_name, data_type from information_schema.columns "
@@ -380,7 +443,159 @@ def _scan_file(
         ).fetchall()
         if name != "_source_row"
     }
-    return _Scan(path=path, alias=alias, columns=columns, rejects_table=rejects)
+
+
+def _headerless_names(path: Path, mapping: EntityMapping, count: int) -> list[str]:
+    """column_names from the mapping, else column_1 .. column_n (positions are 1-based)."""
+    if not mapping.column_names:
+        return [f"column_{i}" for i in range(1, count + 1)]
+    if len(mapping.column_names) != count:
+        raise LandingError(
+            f"{path}: `{mapping.entity.name}.column_names` in {MAPPING_FILE_NAME} names "
+            f"{len(mapping.column_names)} columns but the file has {count}"
+        )
+    return list(mapping.column_names)
+
+
+def _split_sql(mapping: EntityMapping, delimiter: str | None, line: str) -> str:
+    """SQL for the list of a line's fields (surrounding quotes removed)."""
+    text = f"rtrim({line}, chr(13))"
+    if mapping.widths:
+        starts = [1 + sum(mapping.widths[:i]) for i in range(len(mapping.widths))]
+        parts = [
+            f"substring({text}, {s}, {w})" for s, w in zip(starts, mapping.widths, strict=True)
+        ]
+        parts[-1] = f"substring({text}, {starts[-1]})"  # the last field runs to the line's end
+        fields = f"[{', '.join(parts)}]"
+    elif delimiter == WHITESPACE:
+        fields = f"regexp_split_to_array(trim({text}, ' ' || chr(9)), '[ \\t]+')"
+    else:
+        fields = f"string_split({text}, {_sql_str(str(delimiter))})"
+    return f"list_transform({fields}, lambda f: regexp_replace(trim(f), '^\"(.*)\"$', '\\1'))"
+
+
+def _split_python(mapping: EntityMapping, delimiter: str | None, line: str) -> list[str]:
+    """The same split in Python, for the header line."""
+    line = line.rstrip("\r")
+    if mapping.widths:
+        fields, start = [], 0
+        for i, width in enumerate(mapping.widths):
+            last = i == len(mapping.widths) - 1
+            fields.append(line[start:] if last else line[start : start + width])
+            start += width
+    elif delimiter == WHITESPACE:
+        fields = split_line(line, WHITESPACE)
+    else:
+        fields = line.split(str(delimiter))
+    return [_unquote(f.strip()) for f in fields]
+
+
+def _unquote(field: str) -> str:
+    return field[1:-1] if len(field) > 1 and field[0] == field[-1] == '"' else field
+
+
+def _scan_lines(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    mapping: EntityMapping,
+    alias: str,
+    encoding: str,
+    delimiter: str | None,
+) -> _Scan | None:
+    """Read a file DuckDB's CSV reader cannot split: one line per row, split in SQL. Lines
+    with the wrong number of fields go to the rejects table with their line number."""
+    lines, rejects, parser_rejects = f"{alias}_lines", f"{alias}_rejects", f"{alias}_unreadable"
+    options = [
+        "columns = {'line': 'varchar'}",
+        "header = false",
+        "auto_detect = false",
+        f"delim = {_sql_str(_NO_DELIMITER)}",
+        "quote = ''",
+        "escape = ''",
+        "store_rejects = true",
+        f"rejects_table = {_sql_str(parser_rejects)}",
+        f"rejects_scan = {_sql_str(parser_rejects + '_scan')}",
+        f"encoding = {_sql_str(encoding)}",
+    ]
+    try:
+        con.execute(
+            f"create or replace temp table {lines} as select row_number() over () as _line, "
+            f"line from read_csv({_sql_str(str(path))}, {', '.join(options)})"
+        )
+    except duckdb.Error as exc:
+        raise LandingError(
+            f"{path}: cannot be read as text ({_first_line(exc)}); check "
+            f"`{mapping.entity.name}.encoding` in mapping.yaml"
+        ) from exc
+    # Lines the reader could not decode are missing from the numbering: shift the rest.
+    con.execute(
+        f"""
+        update {lines} as t set _line = t._line + shift.n
+        from (
+            select a._line, count(*) as n
+            from {lines} as a
+            join (select line, row_number() over (order by line) as idx
+                  from {parser_rejects}) as r on r.line - r.idx <= a._line - 1
+            group by a._line
+        ) as shift
+        where t._line = shift._line
+        """
+    )
+    con.execute(
+        f"delete from {lines} where line is null or trim(line, ' ' || chr(9) || chr(13)) = ''"
+    )
+    split = _split_sql(mapping, delimiter, "line")
+    header_line = 0
+    if mapping.header:
+        first = con.execute(f"select _line, line from {lines} order by _line limit 1").fetchall()
+        if not first:
+            con.execute(f"drop table if exists {parser_rejects}")
+            con.execute(f"drop table if exists {parser_rejects}_scan")
+            return None
+        header_line, header_text = first[0]
+        names = _split_python(mapping, delimiter, header_text)
+        if len(set(names)) != len(names) or not all(names):
+            raise LandingError(
+                f"{path}: the header splits into {names} with "
+                f"`delimiter: {describe_delimiter(delimiter or '')}`"
+                f"{' and the mapped widths' if mapping.widths else ''}: names must be unique "
+                "and not empty; check the delimiter/widths, or set `header: false`"
+            )
+    elif mapping.column_names:
+        names = list(mapping.column_names)
+    elif mapping.widths:
+        names = [f"column_{i}" for i in range(1, len(mapping.widths) + 1)]
+    else:
+        modal = con.execute(f"select mode(len({split})) from {lines}").fetchall()[0][0]
+        names = [f"column_{i}" for i in range(1, (modal or 1) + 1)]
+    fields = len(names)
+    selects = ", ".join(f"fields[{i + 1}] as {_quote(n)}" for i, n in enumerate(names))
+    con.execute(
+        f"create or replace temp table {alias} as select {selects}, _line as _source_row "
+        f"from (select _line, {split} as fields from {lines} where _line > {header_line}) "
+        f"where len(fields) = {fields} order by _line"
+    )
+    con.execute(
+        f"""
+        create or replace temp table {rejects} as
+        select line, csv_line, cast(error_type as varchar) as error_type, error_message
+        from {parser_rejects}
+        union all
+        select _line, line,
+               case when len(fields) < {fields} then 'MISSING COLUMNS' else 'TOO MANY COLUMNS' end,
+               'expected {fields} fields, found ' || len(fields)
+        from (
+            -- Split again only the few lines the table above did not take.
+            select _line, line, {split} as fields from {lines}
+            where _line > {header_line} and _line not in (select _source_row from {alias})
+        )
+        """
+    )
+    for table in (lines, parser_rejects, parser_rejects + "_scan"):
+        con.execute(f"drop table if exists {table}")
+    return _Scan(
+        path, alias, _scan_columns(con, alias), rejects, exact_rows=True, delimiter=delimiter
+    )
 
 
 def _check_columns(
@@ -392,23 +607,19 @@ def _check_columns(
     missing_optional: set[str] = set()
     ignored: set[str] = set()
     for scan in scans:
-        by_folded = {c.strip().lower(): c for c in scan.columns}
-        matched: dict[str, str] = {}
-        for contract_column in entity.columns:
-            wanted = mapping.source_column(contract_column)
-            source = wanted if wanted in scan.columns else by_folded.get(wanted.strip().lower())
-            if source is not None:
-                matched[contract_column] = source
+        matched = _match_columns(scan, mapping)
         derivable = {"order_id"} if entity.name == "orders" else set()
         missing_required = [
             c for c in entity.required_columns if c not in matched and c not in derivable
         ]
         if missing_required:
             column = missing_required[0]
+            wanted = mapping.source_column(column)
+            what = f"column {wanted}" if isinstance(wanted, int) else f"column '{wanted}'"
             raise LandingError(
-                f"{scan.path}: required column '{mapping.source_column(column)}' "
-                f"(contract column '{column}') is missing; the file has columns "
-                f"{list(scan.columns)}. Set `{entity.name}.columns.{column}` in "
+                f"{scan.path}: required {what} (contract column '{column}') is missing; the "
+                f"file has columns {list(scan.columns)}."
+                f"{_delimiter_hint(scan, mapping)} Set `{entity.name}.columns.{column}` in "
                 f"{MAPPING_FILE_NAME} to the column that holds it"
             )
         if entity.name == "order_items" and "order_id" not in matched:
@@ -421,6 +632,53 @@ def _check_columns(
     return present
 
 
+def _match_columns(scan: _Scan, mapping: EntityMapping) -> dict[str, str]:
+    """contract column -> the file's column: by name (case-insensitive) or 1-based position."""
+    names = list(scan.columns)
+    by_folded = {c.strip().lower(): c for c in names}
+    matched: dict[str, str] = {}
+    for contract_column in mapping.entity.columns:
+        wanted = mapping.source_column(contract_column)
+        if isinstance(wanted, int):
+            if wanted > len(names):
+                raise LandingError(
+                    f"{scan.path}: `{mapping.entity.name}.columns.{contract_column}: {wanted}` "
+                    f"in {MAPPING_FILE_NAME} points past the file's {len(names)} column(s)."
+                    f"{_delimiter_hint(scan, mapping)}"
+                )
+            matched[contract_column] = names[wanted - 1]
+            continue
+        source = wanted if wanted in scan.columns else by_folded.get(wanted.strip().lower())
+        if source is not None:
+            matched[contract_column] = source
+    return matched
+
+
+def _delimiter_hint(scan: _Scan, mapping: EntityMapping, most_lines_rejected: bool = False) -> str:
+    """When another delimiter would split the file's first lines into more columns than it
+    has now (or split them evenly where most lines were rejected), say which: the usual cause
+    of a 'missing column' or of mass rejects is a delimiter that does not fit."""
+    if scan.rejects_table is None or mapping.widths:
+        return ""
+    _, lines = read_head(scan.path, text_encoding(scan.path, mapping))
+    suggested, fields = sniff_delimiter(lines)
+    if suggested is None or suggested == scan.delimiter:
+        return ""
+    if fields <= len(scan.columns) and not most_lines_rejected:
+        return ""
+    split = split_line(lines[0], suggested) if mapping.header else None
+    shown = f" into {[_unquote(f.strip()) for f in split]}" if split else f" into {fields} fields"
+    used = describe_delimiter(scan.delimiter) if scan.delimiter else "the sniffed delimiter"
+    return (
+        f" The {'header' if mapping.header else 'first line'} does not split into the expected "
+        f"columns with {used}; `{mapping.entity.name}.delimiter: "
+        f"{describe_delimiter(suggested)}` in {MAPPING_FILE_NAME} splits it{shown}."
+    )
+
+
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER")
+
+
 def _mapped_select(
     scan: _Scan, entity: Entity, mapping: EntityMapping, matched: dict[str, str]
 ) -> str:
@@ -431,26 +689,97 @@ def _mapped_select(
             expressions.append(f"cast(null as varchar) as {column}")
             continue
         expr = _quote(source)
-        is_text = scan.columns[source].upper() == "VARCHAR"
-        if is_text:
-            expr = f"nullif(trim({expr}), '')"
-            if column in entity.timestamp_columns and mapping.date_format:
-                fmt = _sql_str(mapping.date_format)
-                expr = (
-                    f"coalesce(strftime(try_strptime({expr}, {fmt}), '%Y-%m-%d %H:%M:%S'), {expr})"
-                )
-            if column in AMOUNT_COLUMNS and mapping.decimal_separator == ",":
-                expr = f"replace(replace({expr}, '.', ''), ',', '.')"
-            if column == "status" and mapping.status_values:
-                cases = " ".join(
-                    f"when {_sql_str(k)} then {_sql_str(v)}"
-                    for k, v in sorted(mapping.status_values.items())
-                )
-                expr = f"coalesce(case lower({expr}) {cases} end, {expr})"
+        dtype = scan.columns[source].upper()
+        if column in entity.timestamp_columns and dtype in _INTEGER_TYPES:
+            expr, dtype = f"cast({expr} as varchar)", "VARCHAR"  # 19970101 as a number
+        if dtype == "VARCHAR":
+            expr = translate_text(column, f"nullif(trim({expr}), '')", mapping)
         expressions.append(f"{expr} as {column}")
     expressions.append(f"{_sql_str(scan.path.name)} as _source_file")
     expressions.append("_source_row")
     return f"select {', '.join(expressions)} from {scan.alias}"
+
+
+def translate_text(column: str, expr: str, mapping: EntityMapping) -> str:
+    """SQL that turns the user's text for one contract column into contract text: the date
+    format into ISO, amounts into plain decimals, statuses into contract statuses. A value
+    the mapping cannot translate is kept as written, so staging quarantines it verbatim."""
+    entity = mapping.entity
+    if column in entity.timestamp_columns:
+        if mapping.date_format:
+            fmt = _sql_str(mapping.date_format)
+            return f"coalesce(strftime(try_strptime({expr}, {fmt}), '%Y-%m-%d %H:%M:%S'), {expr})"
+        # ISO 8601 basic dates (19970101) need no date_format.
+        return (
+            f"case when regexp_full_match({expr}, '[0-9]{{8}}') then coalesce(strftime("
+            f"try_strptime({expr}, '%Y%m%d'), '%Y-%m-%d'), {expr}) else {expr} end"
+        )
+    if column in AMOUNT_COLUMNS:
+        return _translated_amount(expr, mapping)
+    if column == "status" and mapping.status_values:
+        cases = " ".join(
+            f"when {_sql_str(k)} then {_sql_str(v)}"
+            for k, v in sorted(mapping.status_values.items())
+        )
+        return f"coalesce(case lower({expr}) {cases} end, {expr})"
+    return expr
+
+
+def _translated_amount(expr: str, mapping: EntityMapping) -> str:
+    if (
+        mapping.decimal_separator == "."
+        and not mapping.thousands_separator
+        and not mapping.currency_symbols
+    ):
+        return expr
+    cleaned = expr
+    # Longest first, so 'US$' goes before '$'.
+    for symbol in sorted(mapping.currency_symbols, key=len, reverse=True):
+        cleaned = f"replace({cleaned}, {_sql_str(symbol)}, '')"
+    if mapping.currency_symbols:
+        cleaned = f"trim({cleaned})"
+    thousands = mapping.thousands_separator or ("." if mapping.decimal_separator == "," else None)
+    if thousands:
+        cleaned = f"replace({cleaned}, {_sql_str(thousands)}, '')"
+    if mapping.decimal_separator == ",":
+        cleaned = f"replace({cleaned}, ',', '.')"
+    return (
+        f"coalesce(case when try_cast({cleaned} as double) is not null then {cleaned} end, {expr})"
+    )
+
+
+def _merged_same_time_rows(con: duckdb.DuckDBPyConnection, body: str, report: LoadReport) -> str:
+    """Orders rows of one customer at one time (and status) become one order with the amounts
+    summed. Rows whose customer, time or amount is unusable stay apart, so staging
+    quarantines them as they are; the first row in file order stands for the merged order."""
+    con.execute(
+        f"""
+        create or replace temp table _premerge as
+        select *, try_cast(amount as double) as _amount,
+               customer_id is not null and try_cast(ordered_at as timestamp) is not null
+               and try_cast(amount as double) is not null as _mergeable
+        from ({body}) as mapped
+        """
+    )
+    merged = """
+        select * exclude (_amount, _mergeable) from _premerge where not _mergeable
+        union all by name
+        select cast(null as varchar) as order_id, customer_id, ordered_at, status,
+               cast(round(sum(_amount), 6) as varchar) as amount,
+               first(_source_file order by _source_file, _source_row) as _source_file,
+               first(_source_row order by _source_file, _source_row) as _source_row
+        from _premerge where _mergeable
+        group by customer_id, ordered_at, status
+    """
+    before, after = con.execute(
+        f"select (select count(*) from _premerge), (select count(*) from ({merged}))"
+    ).fetchall()[0]
+    report.rows_merged = before - after
+    report.notes.append(
+        f"merge_same_time_rows: {report.rows_merged} row(s) merged into orders at the same "
+        "customer and time"
+    )
+    return merged
 
 
 def _without_suppressed(
@@ -518,7 +847,7 @@ def _write_load_log(con: duckdb.DuckDBPyConnection, entity: Entity, report: Load
         f"""
         create or replace table {RAW_SCHEMA}.{entity.raw_table}_load as
         select ? as entity, ? as files, ? as rows_read, ? as rows_loaded,
-               ? as rows_rejected, ? as rows_suppressed, ? as derived_order_id,
+               ? as rows_rejected, ? as rows_suppressed, ? as rows_merged, ? as derived_order_id,
                ? as load_mode, now() as loaded_at
         """,
         [
@@ -528,13 +857,16 @@ def _write_load_log(con: duckdb.DuckDBPyConnection, entity: Entity, report: Load
             report.rows_loaded,
             report.rows_rejected,
             report.rows_suppressed,
+            report.rows_merged,
             report.derived_order_id,
             report.mode,
         ],
     )
 
 
-def _create_empty(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+def create_empty_raw(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """raw.<entity> and its rejects table, empty (no file, or a file that cannot be used)."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
     columns = ", ".join(f"{c} varchar" for c in entity.columns)
     con.execute(
         f"create or replace table {RAW_SCHEMA}.{entity.raw_table} "

@@ -10,6 +10,13 @@ A user with, say, a transactions export shaped ``customer;date;number_of_items;v
 
 and the pipeline reads it without any SQL being edited. Every key is optional; an entity that is
 not mentioned is looked up under its contract name (``orders.csv``, ``orders/*.parquet``, ...).
+
+Layouts beyond plain CSV: ``delimiter: whitespace`` (runs of spaces/tabs, as in aligned text
+exports) or a multi-character delimiter such as ``"||"``; ``widths: [10, 12, 8]`` for
+fixed-width files; ``header: false`` with ``column_names`` or 1-based positions in ``columns``
+for header-less files; ``currency_symbols``/``thousands_separator`` for amounts written like
+``$1,234.50`` or ``1.234,50 EUR``; ``merge_same_time_rows`` for exports that split one order into
+several rows at the same time.
 """
 
 from __future__ import annotations
@@ -28,6 +35,12 @@ FORMATS = ("csv", "parquet")
 ENCODINGS = ("utf-8", "utf-16", "latin-1")
 ENTITY_KEYS = {
     "files",
+    "header",
+    "column_names",
+    "widths",
+    "thousands_separator",
+    "currency_symbols",
+    "merge_same_time_rows",
     "format",
     "delimiter",
     "encoding",
@@ -36,6 +49,9 @@ ENTITY_KEYS = {
     "columns",
     "status_values",
 }
+# `delimiter: whitespace`: fields separated by runs of spaces/tabs, leading blanks ignored.
+WHITESPACE = "whitespace"
+THOUSANDS_SEPARATORS = (",", ".", " ", "'")
 # Top-level keys that are not entities.
 GLOBAL_KEYS = {"version"}
 
@@ -53,13 +69,28 @@ class EntityMapping:
     encoding: str = "utf-8"
     date_format: str | None = None
     decimal_separator: str = "."
-    # contract column -> the user's column name
-    columns: dict[str, str] = field(default_factory=dict)
+    # contract column -> the user's column name, or its 1-based position in the file
+    columns: dict[str, str | int] = field(default_factory=dict)
     # the user's status value (case-insensitive) -> contract status
     status_values: dict[str, str] = field(default_factory=dict)
+    header: bool = True
+    # Names for the columns of a header-less file, in file order (default column_1, ...).
+    column_names: tuple[str, ...] = ()
+    # Fixed-width layout: the width of each field in characters, in file order.
+    widths: tuple[int, ...] = ()
+    thousands_separator: str | None = None
+    currency_symbols: tuple[str, ...] = ()
+    merge_same_time_rows: bool = False
 
-    def source_column(self, contract_column: str) -> str:
+    def source_column(self, contract_column: str) -> str | int:
         return self.columns.get(contract_column, contract_column)
+
+    @property
+    def reads_lines(self) -> bool:
+        """Layouts DuckDB's CSV reader cannot split: read line by line and split in SQL."""
+        return bool(self.widths) or (
+            self.delimiter is not None and (self.delimiter == WHITESPACE or len(self.delimiter) > 1)
+        )
 
     def default_patterns(self) -> tuple[str, ...]:
         name = self.entity.name
@@ -67,6 +98,8 @@ class EntityMapping:
             f"{name}.csv",
             f"{name}.csv.gz",
             f"{name}.tsv",
+            f"{name}.txt",
+            f"{name}.dat",
             f"{name}.parquet",
             f"{name}/*.csv",
             f"{name}/*.csv.gz",
@@ -131,8 +164,41 @@ def _parse_entity(entity: Entity, raw: Any, where: str) -> EntityMapping:
         raise MappingError(f"{prefix}.format: {fmt!r} is not one of {list(FORMATS)}")
 
     delimiter = raw.get("delimiter")
-    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
-        raise MappingError(f"{prefix}.delimiter: must be a single character, got {delimiter!r}")
+    if delimiter is not None and (
+        not isinstance(delimiter, str) or not delimiter or "\n" in delimiter
+    ):
+        raise MappingError(
+            f"{prefix}.delimiter: must be a character such as ';', a string such as '||', or "
+            f"'{WHITESPACE}' (runs of spaces/tabs), got {delimiter!r}"
+        )
+    if isinstance(delimiter, str) and delimiter.lower() == WHITESPACE:
+        delimiter = WHITESPACE
+
+    header = raw.get("header", True)
+    if not isinstance(header, bool):
+        raise MappingError(f"{prefix}.header: must be true or false, got {header!r}")
+    column_names = raw.get("column_names") or ()
+    if not isinstance(column_names, list | tuple) or not all(
+        isinstance(n, str) and n.strip() for n in column_names
+    ):
+        raise MappingError(f"{prefix}.column_names: give a list of names, one per file column")
+    if len(set(column_names)) != len(column_names):
+        raise MappingError(f"{prefix}.column_names: names must be unique")
+    if column_names and header:
+        raise MappingError(
+            f"{prefix}.column_names: only for files without a header row; add `header: false`"
+        )
+
+    widths = raw.get("widths") or ()
+    if not isinstance(widths, list | tuple) or not all(
+        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths
+    ):
+        raise MappingError(
+            f"{prefix}.widths: give the width of each fixed-width field in characters, "
+            f"e.g. [10, 12, 8]"
+        )
+    if widths and delimiter is not None:
+        raise MappingError(f"{prefix}: set either `widths` (fixed-width) or `delimiter`, not both")
 
     encoding = str(raw.get("encoding", "utf-8")).lower()
     if encoding not in ENCODINGS:
@@ -141,6 +207,25 @@ def _parse_entity(entity: Entity, raw: Any, where: str) -> EntityMapping:
     decimal = raw.get("decimal_separator", ".")
     if decimal not in (".", ","):
         raise MappingError(f"{prefix}.decimal_separator: must be '.' or ',', got {decimal!r}")
+    thousands = raw.get("thousands_separator")
+    if thousands is not None and (thousands not in THOUSANDS_SEPARATORS or thousands == decimal):
+        raise MappingError(
+            f"{prefix}.thousands_separator: must be one of {list(THOUSANDS_SEPARATORS)} and "
+            f"differ from decimal_separator {decimal!r}, got {thousands!r}"
+        )
+    currency = raw.get("currency_symbols") or ()
+    if isinstance(currency, str):
+        currency = (currency,)
+    if not all(isinstance(c, str) and c.strip() for c in currency):
+        raise MappingError(
+            f"{prefix}.currency_symbols: give the symbols or codes to strip from amounts, "
+            f"e.g. ['$', 'EUR']"
+        )
+    merge = raw.get("merge_same_time_rows", False)
+    if not isinstance(merge, bool):
+        raise MappingError(f"{prefix}.merge_same_time_rows: must be true or false")
+    if merge and entity.name != "orders":
+        raise MappingError(f"{prefix}.merge_same_time_rows: only orders can be merged")
 
     date_format = raw.get("date_format")
     if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
@@ -157,7 +242,16 @@ def _parse_entity(entity: Entity, raw: Any, where: str) -> EntityMapping:
             f"{prefix}.columns: {sorted(bad_columns)} not in the {entity.name} contract "
             f"{list(entity.columns)} (keys are contract columns, values are your column names)"
         )
-    columns = {str(k): str(v) for k, v in columns.items()}
+    bad_positions = {
+        k: v
+        for k, v in columns.items()
+        if isinstance(v, bool) or (isinstance(v, int) and v < 1) or not isinstance(v, int | str)
+    }
+    if bad_positions:
+        raise MappingError(
+            f"{prefix}.columns: {bad_positions} must be your column names or 1-based positions"
+        )
+    columns = {str(k): v if isinstance(v, int) else str(v) for k, v in columns.items()}
 
     status_values = raw.get("status_values") or {}
     if status_values and entity.name != "orders":
@@ -184,6 +278,12 @@ def _parse_entity(entity: Entity, raw: Any, where: str) -> EntityMapping:
         decimal_separator=decimal,
         columns=columns,
         status_values=status_values,
+        header=header,
+        column_names=tuple(str(n).strip() for n in column_names),
+        widths=tuple(widths),
+        thousands_separator=thousands,
+        currency_symbols=tuple(c.strip() for c in currency),
+        merge_same_time_rows=merge,
     )
 
 

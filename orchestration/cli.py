@@ -61,6 +61,22 @@ def _parser() -> argparse.ArgumentParser:
     forget.add_argument("customer_ids", nargs="+", metavar="CUSTOMER_ID")
     forget.set_defaults(handler=_forget)
 
+    inspect = sub.add_parser(
+        "inspect",
+        help="check the landing files against the contract and mapping.yaml without building "
+        "anything; suggest a mapping.yaml when they do not fit",
+    )
+    inspect.add_argument("--landing-dir", type=Path, help="default: INSIGHTS_LANDING_DIR")
+    inspect.add_argument(
+        "--write-mapping",
+        action="store_true",
+        help="write the suggested mapping.yaml into the landing folder",
+    )
+    inspect.add_argument(
+        "--force", action="store_true", help="with --write-mapping: replace an existing one"
+    )
+    inspect.set_defaults(handler=_inspect)
+
     summary = sub.add_parser("summary", help="print row counts of the warehouse's output tables")
     summary.set_defaults(handler=_summary)
     return parser
@@ -156,6 +172,27 @@ def failure_messages(result) -> list[tuple[str, str]]:
                 description = event.step_failure_data.error.message.strip().splitlines()[-1]
             messages.append((event.step_key or "run", description or "failed"))
     return messages
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    """Exit 0 when every file fits, 1 when something would fail or be quarantined."""
+    from ingest.inspect import inspect_landing, render, write_mapping
+    from orchestration.settings import min_valid_date
+
+    landing = (args.landing_dir or from_env().landing_dir).resolve()
+    inspection = inspect_landing(landing, min_valid_date())
+    print(render(inspection))
+    if args.write_mapping:
+        try:
+            written = write_mapping(inspection, force=args.force)
+        except FileExistsError as exc:
+            print(f"insights inspect: {exc}", file=sys.stderr)
+            return 2
+        print(f"\nWrote {written}" if written else "\nNo mapping.yaml needed: nothing written.")
+    fits = not inspection.needs_new_mapping and not any(
+        e.error or e.rows_quarantined for e in inspection.entities
+    )
+    return 0 if fits else 1
 
 
 def _forget(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ DEFAULT_DATA_DIR = Path("data")
 DEFAULT_CHURN_HORIZON_DAYS = 90
 # DuckDB spills joins and aggregations to disk beyond this; dbt's profile reads the same variable.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
+# Dates before this are quarantined as implausibly old (INSIGHTS_MIN_VALID_DATE overrides it).
+DEFAULT_MIN_VALID_DATE = "1950-01-01"
 
 
 class SettingsError(ValueError):
@@ -73,6 +75,18 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         export_dir=_path(env, "INSIGHTS_EXPORT_DIR", warehouse.parent / "exports"),
         privacy_dir=_path(env, "INSIGHTS_PRIVACY_DIR", warehouse.parent / "privacy"),
     )
+
+
+def min_valid_date(environ: dict[str, str] | None = None) -> str:
+    """The earliest accepted date: INSIGHTS_MIN_VALID_DATE (YYYY-MM-DD), else 1950-01-01."""
+    env = os.environ if environ is None else environ
+    value = env.get("INSIGHTS_MIN_VALID_DATE", "").strip() or DEFAULT_MIN_VALID_DATE
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError as exc:
+        raise SettingsError(
+            f"INSIGHTS_MIN_VALID_DATE={value!r} is not a date in YYYY-MM-DD form"
+        ) from exc
 
 
 def _path(env: os._Environ[str] | dict[str, str], name: str, default: Path) -> Path:

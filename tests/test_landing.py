@@ -279,3 +279,72 @@ def test_a_changed_or_removed_file_triggers_a_full_reload(landing_dir: Path) -> 
     removed = load_entity(con, landing_dir, mapping, "events")
     assert (removed.mode, removed.rows_loaded) == ("full", 2)
     assert _rows(con, "select distinct _source_file from raw.events") == [("2024-01-01.csv",)]
+
+
+def test_multi_character_delimiter_and_quoted_fields(landing_dir: Path) -> None:
+    (landing_dir / "orders.txt").write_text(
+        'customer_id||ordered_at||amount\n"c1"||2024-01-05||10.00\nc2||2024-01-06\nc3||20240107||3\n'
+    )
+    con, report = _load(landing_dir, "orders", {"orders": {"delimiter": "||"}})
+    assert (report.rows_loaded, report.rows_rejected) == (2, 1)
+    assert _rows(con, "select customer_id, ordered_at, _source_row from raw.orders order by 3") == [
+        ("c1", "2024-01-05", 2),
+        ("c3", "2024-01-07", 4),
+    ]
+    assert _rows(con, "select _source_row, error_type from raw.orders_rejects") == [
+        (3, "MISSING COLUMNS")
+    ]
+
+
+def test_headerless_fixed_width_file_with_column_names(landing_dir: Path) -> None:
+    (landing_dir / "orders.dat").write_text("A001  19970101  12.50\nA002  19970102   3.00\n")
+    mapping = {
+        "orders": {
+            "widths": [6, 10, 6],
+            "header": False,
+            "column_names": ["cust", "day", "value"],
+            "columns": {"customer_id": "cust", "ordered_at": "day", "amount": "value"},
+        }
+    }
+    con, report = _load(landing_dir, "orders", mapping)
+    assert report.rows_loaded == 2
+    query = "select customer_id, ordered_at, amount, _source_row from raw.orders order by 4"
+    assert _rows(con, query) == [
+        ("A001", "1997-01-01", "12.50", 1),
+        ("A002", "1997-01-02", "3.00", 2),
+    ]
+
+
+def test_integer_dates_in_parquet_and_untranslatable_amounts_stay_as_written(
+    landing_dir: Path,
+) -> None:
+    duckdb.execute(
+        "copy (select * from (values ('c1', 19970101, '$1,234.50'), ('c2', 19970230, '$ 7'), "
+        "('c3', 19970301, 'n/a')) t(customer_id, ordered_at, amount)) "
+        f"to '{landing_dir / 'orders.parquet'}' (format parquet)"
+    )
+    mapping = {"orders": {"currency_symbols": ["$"], "thousands_separator": ","}}
+    con, _ = _load(landing_dir, "orders", mapping)
+    # 1997-02-30 is no date: it stays as written, so staging quarantines it verbatim.
+    assert _rows(con, "select ordered_at, amount from raw.orders order by _source_row") == [
+        ("1997-01-01", "1234.50"),
+        ("19970230", "7"),
+        ("1997-03-01", "n/a"),
+    ]
+
+
+def test_headerless_csv_keeps_true_line_numbers_around_rejects(landing_dir: Path) -> None:
+    (landing_dir / "orders.csv").write_text(
+        "c1,2024-01-01,5\nc2,2024-01-02\nc3,2024-01-03,7\nc4,2024-01-04,8,9\nc5,2024-01-05,1\n"
+    )
+    mapping = {
+        "orders": {"header": False, "columns": {"customer_id": 1, "ordered_at": 2, "amount": 3}}
+    }
+    con, report = _load(landing_dir, "orders", mapping)
+    assert (report.rows_loaded, report.rows_rejected) == (3, 2)
+    assert _rows(con, "select customer_id, _source_row from raw.orders order by 2") == [
+        ("c1", 1),
+        ("c3", 3),
+        ("c5", 5),
+    ]
+    assert _rows(con, "select _source_row from raw.orders_rejects order by 1") == [(2,), (4,)]

@@ -49,6 +49,8 @@ def _load_report_metadata(report: LoadReport) -> dict[str, object]:
         "rows_loaded": report.rows_loaded,
         "rows_rejected_by_parser": report.rows_rejected,
         "rows_of_erased_customers_dropped": report.rows_suppressed,
+        # mapping.yaml merge_same_time_rows: rows folded into one order per customer and time.
+        "rows_merged_same_time": report.rows_merged,
         "files": dg.MetadataValue.md(
             "\n".join(f"- `{f}`" for f in report.files) or "_no file: table left empty_"
         ),
