@@ -5,8 +5,12 @@ the tested model and fails this step, so no Python asset downstream runs on bad 
 """
 
 import json
+import os
+import shutil
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -90,6 +94,13 @@ translator = InsightsDbtTranslator(
 )
 
 
+# dbt_vars keys that dbt reads with run_setting() (macros/run_settings.sql) and the profile:
+# these go to dbt as INSIGHTS_DBT_<KEY> env vars, any other key with --vars (which makes dbt
+# re-parse the whole project whenever a value changes).
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+RUN_SETTINGS = {"as_of", "churn_horizon_days", "warehouse_path", "run_date", "min_valid_date"}
+
+
 def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, Any]:
     settings = insights.settings()
     return {
@@ -98,6 +109,38 @@ def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, A
         "warehouse_path": warehouse.database,
         "run_date": datetime.now(UTC).date().isoformat(),
     }
+
+
+@contextmanager
+def _run_settings_env(values: Mapping[str, Any]) -> Iterator[None]:
+    """INSIGHTS_DBT_<KEY> env vars while the dbt process is started (it copies os.environ);
+    None becomes blank, which run_setting() reads as "use the project default"."""
+    names = {
+        f"INSIGHTS_DBT_{key.upper()}": "" if v is None else str(v) for key, v in values.items()
+    }
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _keep_partial_parse(run_target: Path) -> None:
+    """dagster-dbt starts each dbt run from the project's target/partial_parse.msgpack; put this
+    run's parse state there (atomically) so the next run re-parses only what changed since
+    this one, not since `dagster-dbt project prepare`."""
+    source = run_target / PARTIAL_PARSE_FILE
+    if not source.exists():
+        return
+    destination = dbt_project.manifest_path.with_name(PARTIAL_PARSE_FILE)
+    temp = destination.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}.tmp")
+    shutil.copyfile(source, temp)
+    os.replace(temp, destination)
 
 
 class DbtBuildConfig(dg.Config):
@@ -118,19 +161,22 @@ def _build(
     warehouse: DuckDBResource,
     full_refresh: bool = False,
 ) -> Iterator[Any]:
-    invocation = dbt.cli(
-        [
-            "build",
-            "--vars",
-            json.dumps(dbt_vars(insights, warehouse)),
-            *(["--full-refresh"] if full_refresh else []),
-        ],
-        context=context,
-        raise_on_error=False,
-    )
+    values = dbt_vars(insights, warehouse)
+    other_vars = {k: v for k, v in values.items() if k not in RUN_SETTINGS}
+    with _run_settings_env({k: v for k, v in values.items() if k in RUN_SETTINGS}):
+        invocation = dbt.cli(
+            [
+                "build",
+                *(["--vars", json.dumps(other_vars)] if other_vars else []),
+                *(["--full-refresh"] if full_refresh else []),
+            ],
+            context=context,
+            raise_on_error=False,
+        )
     failpoint("dbt:started")
     # dbt holds the DuckDB write lock until it exits, so table metadata is read afterwards.
     events = list(invocation.stream())
+    _keep_partial_parse(invocation.target_path)
     yield from _with_table_metadata(context, events, warehouse)
     if not invocation.is_successful():
         error = str(invocation.get_error())
