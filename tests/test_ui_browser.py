@@ -115,7 +115,7 @@ def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
     write_dataset(generate(n_customers=DEMO_CUSTOMERS, seed=DEMO_SEED), landing, root / "truth")
     home = root / "dagster_home"
     home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTS_")}
     env.update(

@@ -78,11 +78,63 @@ class InsightsDbtTranslator(DagsterDbtTranslator):
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return OWNERS
 
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        # AssetCheckSpec is a record without a public copy-with method.
+        return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
+
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         return {
             **super().get_tags(dbt_resource_props),
             "layer": str(self.get_group_name(dbt_resource_props)),
         }
+
+
+def describe_test(node: Mapping[str, Any]) -> str:
+    """The test's `description` in the .yml, else what the generic test asserts, in words
+    (dagster-dbt shows only meta.description, and most tests need no hand-written text)."""
+    if node.get("description"):
+        return node["description"]
+    test = node.get("test_metadata") or {}
+    kwargs = test.get("kwargs", {})
+    column = kwargs.get("column_name") or node.get("column_name")
+    subject = f"`{column}`" if column else "the table"
+    name = test.get("name")
+    if name == "not_null":
+        return f"{subject} is never null."
+    if name == "unique":
+        return f"{subject} has no duplicate values."
+    if name == "accepted_values":
+        return f"{subject} is one of: {', '.join(map(str, kwargs.get('values', [])))}."
+    if name == "relationships":
+        target = str(kwargs.get("to", "")).removeprefix("ref('").removesuffix("')")
+        return f"Every {subject} exists in {target}.{kwargs.get('field')}."
+    if name == "value_between":
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        bounds = " and ".join(
+            part
+            for part in (
+                f">= {low}" if low is not None else "",
+                f"<= {high}" if high is not None else "",
+            )
+            if part
+        )
+        return f"{subject} is {bounds} (nulls pass)."
+    if name == "unique_combination":
+        return f"One row per {', '.join(kwargs.get('columns', []))}."
+    if name == "has_rows":
+        return f"The table has at least {kwargs.get('min_rows', 1)} row(s)."
+    if name == "label_window_within_as_of":
+        return "No training label window reaches past the as-of date (no leakage)."
+    return f"dbt test {node['name']}."
 
 
 translator = InsightsDbtTranslator(
