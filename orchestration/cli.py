@@ -1,4 +1,5 @@
-"""`insights`: headless entry points (demo data, a full refresh through Dagster, a summary)."""
+"""`insights`: headless entry points (demo data, a refresh through Dagster, erasure, a summary,
+read-only SQL on the serving database)."""
 
 from __future__ import annotations
 

@@ -133,19 +133,25 @@ def last_publish_line(serving_path: Path) -> str:
 def location_lines(settings: Settings, log_path: Path | None = None) -> list[str]:
     exports = settings.export_dir
     latest = sorted(p for p in exports.glob("[0-9]*") if p.is_dir()) if exports.exists() else []
-    lines = [
-        "Where things are:",
-        f"  serving (BI)  {settings.serving_path}",
-        f"  exports       {latest[-1] if latest else exports}",
-        f"  reports       {settings.report_dir}",
-        f"  models        {settings.model_dir}",
-    ]
-    if log_path is not None:
-        lines.append(f"  run log       {log_path}")
-    lines += [
-        f"  warehouse     {settings.warehouse_path} (pipeline only; BI reads serving)",
+    places = {
+        "serving (BI)": settings.serving_path,
+        "exports": latest[-1] if latest else exports,
+        "reports": settings.report_dir,
+        "models": settings.model_dir,
+        **({"run log": log_path} if log_path is not None else {}),
+        "warehouse (pipeline only)": settings.warehouse_path,
+    }
+    home = settings.warehouse_path.parent
+    if all(path.is_relative_to(home) for path in places.values()):
+        # The usual layout, everything beside the warehouse: one line of relative names.
+        names = [f"{label}: {path.relative_to(home)}" for label, path in places.items()]
+        pairs = ["   ".join(names[i : i + 2]) for i in range(0, len(names), 2)]
+        lines = [f"Files in {home}:", *(f"  {pair}" for pair in pairs)]
+    else:
+        lines = ["Files:", *(f"  {label:<26}{path}" for label, path in places.items())]
+    return [
+        *lines,
         'Query serving read-only: insights sql "select * from analytics.segment_summary"',
         f"  or duckdb.connect('{settings.serving_path}', read_only=True)",
         "Dagster UI over the same runs: make ui, then http://127.0.0.1:3000",
     ]
-    return lines

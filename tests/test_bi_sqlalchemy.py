@@ -40,6 +40,7 @@ def test_bi_reads_the_serving_database_read_only_with_every_comment(
             assert customers == 2000
             with pytest.raises(sqlalchemy.exc.DBAPIError, match="read-only"):
                 connection.execute(sqlalchemy.text("delete from analytics.customer_360"))
+            connection.rollback()
             uncommented = connection.execute(
                 sqlalchemy.text(
                     "select table_name, column_name from duckdb_columns() "

@@ -72,7 +72,7 @@ def test_run_output_is_one_line_per_step_and_a_short_summary(
     query_lines = [line for line in summary if "read_only=True" in line]
     assert query_lines and all(str(settings.serving_path) in line for line in query_lines)
     assert "warehouse.duckdb')" not in text
-    for label in ("serving (BI)", "exports", "reports", "models", "run log"):
+    for label in ("serving (BI): ", "exports: ", "reports: ", "models: ", "run log: "):
         assert label in text
 
 
