@@ -126,7 +126,7 @@ def last_publish_line(serving_path: Path) -> str:
     tables = len(json.loads(counts)) if counts else 0
     return (
         f"Last publish: {published_at:%Y-%m-%d %H:%M} UTC, as of {as_of:%Y-%m-%d}, "
-        f"{tables} tables ({publishes} publishes in analytics.publish_log)"
+        f"{tables} tables (entry {publishes} of analytics.publish_log)"
     )
 
 

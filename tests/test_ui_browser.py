@@ -59,7 +59,8 @@ DAGSTER_DEV = [str(Path(sys.executable).with_name("dg")), "dev", "-w", "workspac
 README_IMAGES = REPO_ROOT / "docs" / "img"
 DEMO_CUSTOMERS = 800
 DEMO_SEED = 42
-SERVER_START_TIMEOUT_S = 120
+# dg dev starts a webserver, a daemon and a code server: 90 s measured on a busy 2-CPU machine.
+SERVER_START_TIMEOUT_S = 240
 RUN_TIMEOUT_S = 240
 # Ctrl-C stops webserver, daemon and code server in about 10 s on an idle machine (15-19 s
 # measured on a 2-CPU machine at load 12); beyond this something hangs.
