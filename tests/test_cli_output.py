@@ -51,7 +51,8 @@ def test_run_output_is_one_line_per_step_and_a_short_summary(
     assert "2,000 rows" in scores
 
     settings = from_env()
-    summary = [*result_lines(settings), "", *location_lines(settings, Path("run.log"))]
+    log = settings.warehouse_path.parent / "logs" / "run.log"
+    summary = [*result_lines(settings), "", *location_lines(settings, log)]
     assert len(step_lines) + len(summary) <= MAX_RUN_LINES
     text = "\n".join(summary)
     serving = duckdb.connect(str(settings.serving_path), read_only=True)
