@@ -5,29 +5,42 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install run ui test lint bench clean
+.PHONY: install run ui docs test lint bench clean
 
 # The venv is rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/dagster-dbt project prepare-and-package --file orchestration/project.py
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@mkdir -p data/logs
+	@echo "Parsing the dbt project (log: data/logs/dbt-prepare.log)"
+	@$(BIN)/dagster-dbt project prepare-and-package --file orchestration/project.py \
+		> data/logs/dbt-prepare.log 2>&1 || { cat data/logs/dbt-prepare.log; exit 1; }
 	touch $@
 
 install: $(VENV)/.installed
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
-	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+# The instance settings template lives in orchestration/ so that no dagster.yaml sits in the
+# working directory of `dg dev` (Dagster warns when one does and DAGSTER_HOME points elsewhere).
+$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	@cp orchestration/dagster.yaml $@
 
 # Demo data (kept if the landing folder holds your own files), then every asset through Dagster.
 run: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/insights demo-data --keep-user-data
 	$(BIN)/insights run
 
-# The Dagster UI on http://127.0.0.1:3000 over the same warehouse and run history.
+# The Dagster UI on http://127.0.0.1:3000 over the same warehouse and run history; Ctrl-C stops
+# the webserver, the daemon and the code server.
 ui: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/dg dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# dbt's documentation site (models, columns, tests, lineage with the BI and export exposures) on
+# http://127.0.0.1:8080, with the warehouse's column types (run `make run` first).
+docs: install
+	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --target-path target/docs --quiet
+	cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --target-path target/docs \
+		--host 127.0.0.1 --port 8080 --no-browser
 
 test: install
 	$(BIN)/pytest

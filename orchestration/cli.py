@@ -1,16 +1,24 @@
-"""`insights`: headless entry points (demo data, a full refresh through Dagster, a summary)."""
+"""`insights`: headless entry points (demo data, a refresh through Dagster, erasure, a summary,
+read-only SQL on the serving database)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from orchestration.run_report import StepProgress, log_to_file
 from orchestration.settings import Settings, SettingsError, from_env, parse_as_of, parse_horizon
+from orchestration.summary import location_lines, result_lines
+
+# Copied to a new DAGSTER_HOME (run queue, one writer on the warehouse; see the file).
+DAGSTER_YAML_TEMPLATE = Path(__file__).with_name("dagster.yaml")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,10 +35,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="insights", description=__doc__)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo-data", help="write the built-in demo data set as landing files")
+    demo = sub.add_parser(
+        "demo-data",
+        help="write the built-in demo data set as landing files",
+        description="Write a deterministic demo data set (customers, orders, order lines, "
+        "events with planted personas, seasonality and churn) into the landing folder, and its "
+        "ground truth beside it for the tests. Refuses to overwrite files it did not write.",
+    )
     demo.add_argument("--customers", type=int, default=5000, help="number of customers (5000)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (42)")
-    demo.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    demo.add_argument(
+        "--format", choices=("csv", "parquet"), default="csv", help="file format (csv)"
+    )
     demo.add_argument(
         "--shape",
         choices=("contract", "transactions"),
@@ -38,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
         help="contract: customers/orders/order_items/events files; transactions: one "
         "transactions export (customer;date;number_of_items;value) plus a mapping.yaml",
     )
-    demo.add_argument("--landing-dir", type=Path, help="default: INSIGHTS_LANDING_DIR")
+    demo.add_argument(
+        "--landing-dir", type=Path, help="where to write (default: INSIGHTS_LANDING_DIR)"
+    )
     demo.add_argument(
         "--truth-dir", type=Path, help="ground truth for tests (default: <landing>/../demo_truth)"
     )
@@ -50,21 +68,48 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_demo_data)
 
-    run = sub.add_parser("run", help="materialise every asset through Dagster, then summarise")
+    run = sub.add_parser(
+        "run",
+        help="materialise every asset through Dagster, then summarise",
+        description="Run the daily refresh job through Dagster in this process (recorded in "
+        "DAGSTER_HOME): load the landing files, build the dbt models, segment, score, publish "
+        "the serving database and the exports. Prints one line per step and a summary; the "
+        "complete dbt and Dagster log goes to logs/<run id>.log beside the warehouse.",
+    )
     run.add_argument("--as-of", help="YYYY-MM-DD (default: INSIGHTS_AS_OF or latest data + 1 day)")
     run.add_argument("--horizon", help="churn horizon days (default: INSIGHTS_CHURN_HORIZON_DAYS)")
+    run.add_argument(
+        "--select",
+        metavar="SELECTION",
+        help="only these assets, in Dagster's selection syntax, e.g. 'key:\"ml/*\"', "
+        "'+key:\"analytics/customer_360\"' (with its upstream), 'group:segmentation'; "
+        "upstream tables are read as they are",
+    )
     run.set_defaults(handler=_run)
 
     forget = sub.add_parser(
-        "forget", help="right to erasure: remove customers from the next refresh on"
+        "forget",
+        help="right to erasure: remove customers from the next refresh on",
+        description="Add customers to the suppression list (salted hashes in "
+        "INSIGHTS_PRIVACY_DIR). The next refresh removes them from the warehouse, the serving "
+        "database and every export, and keeps re-ingested rows out.",
     )
-    forget.add_argument("customer_ids", nargs="+", metavar="CUSTOMER_ID")
+    forget.add_argument(
+        "customer_ids",
+        nargs="+",
+        metavar="CUSTOMER_ID",
+        help="customer ids as in the landing files",
+    )
     forget.set_defaults(handler=_forget)
 
     inspect = sub.add_parser(
         "inspect",
         help="check the landing files against the contract and mapping.yaml without building "
         "anything; suggest a mapping.yaml when they do not fit",
+        description="Read the landing folder with its mapping.yaml in seconds, without building "
+        "anything, and print per entity: files, detected layout, the first rows as typed by the "
+        "contract, the date range, rows that would be quarantined by reason, and a suggested "
+        "mapping.yaml when the files do not fit. Exit 0 when everything fits, 1 otherwise.",
     )
     inspect.add_argument("--landing-dir", type=Path, help="default: INSIGHTS_LANDING_DIR")
     inspect.add_argument(
@@ -77,8 +122,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     inspect.set_defaults(handler=_inspect)
 
-    summary = sub.add_parser("summary", help="print row counts of the warehouse's output tables")
+    summary = sub.add_parser(
+        "summary",
+        help="as-of date, last refresh and publish, results, quarantine, where things are",
+        description="Summarise the last refresh: as-of date, last refresh (Dagster run "
+        "history) and last publish (analytics.publish_log), customers, segments, churn risk, "
+        "the top cross-sell, quarantined rows and where the outputs are.",
+    )
+    summary.add_argument(
+        "--tables", action="store_true", help="also list every output table with its row count"
+    )
     summary.set_defaults(handler=_summary)
+
+    sql = sub.add_parser(
+        "sql",
+        help="run a read-only SQL query on the serving database and print a table",
+        description="Run one SQL query on the serving database (INSIGHTS_SERVING_PATH) opened "
+        "read-only, as a BI tool would, and print the result as a table. The tables are in "
+        'schema analytics, e.g. insights sql "select * from analytics.segment_summary".',
+    )
+    sql.add_argument("query", help="the SQL query (one statement)")
+    sql.add_argument("--max-rows", type=int, default=50, help="print at most this many rows (50)")
+    sql.set_defaults(handler=_sql)
     return parser
 
 
@@ -124,34 +189,86 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    settings = replace(settings, as_of=as_of, churn_horizon_days=horizon)
+    run_id = str(uuid.uuid4())
+    log_path = settings.warehouse_path.parent / "logs" / f"{run_id}.log"
+    print(f"Refreshing from {settings.landing_dir} (run {run_id[:8]}; full log: {log_path})")
     started = time.perf_counter()
-    result = execute_refresh(replace(settings, as_of=as_of, churn_horizon_days=horizon))
+    with log_to_file(log_path) as (out, err):
+        progress = StepProgress(None, out, err, live=out.isatty())
+        result = execute_refresh(settings, args.select, run_id=run_id, progress=progress)
     seconds = time.perf_counter() - started
     if not result.success:
         print(f"\nRefresh FAILED after {seconds:.1f}s:", file=sys.stderr)
         for step, message in failure_messages(result):
             print(f"  {step}: {message}", file=sys.stderr)
+        print(f"Full log: {log_path}", file=sys.stderr)
         return 1
     print(f"\nRefresh succeeded in {seconds:.1f}s (run {result.run_id}).")
-    _print_summary(settings)
+    for line in (*result_lines(settings), "", *location_lines(settings, log_path)):
+        print(line)
     return 0
 
 
-def execute_refresh(settings: Settings):  # -> ExecuteInProcessResult
-    """Run the daily refresh job in this process, recorded in DAGSTER_HOME when it is set."""
+def execute_refresh(
+    settings: Settings,
+    select: str | None = None,
+    run_id: str | None = None,
+    progress: StepProgress | None = None,
+):  # -> ExecuteInProcessResult
+    """Run the daily refresh job (or the assets of a Dagster selection string) in this process,
+    recorded in DAGSTER_HOME when it is set. `progress` sees every event as it happens."""
     prepare_dbt_manifest()
-    from dagster import DagsterInstance
+    from dagster import AssetSelection
 
     from orchestration.definitions import build_definitions
     from orchestration.defs.automation import REFRESH_JOB_NAME
 
-    # Step-level progress and warnings; the full event log is in the Dagster UI.
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    instance = (
-        DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    )
-    job = build_definitions(settings).resolve_job_def(REFRESH_JOB_NAME)
-    return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+    # The console log goes wherever sys.stderr points (the run log file for `insights run`).
+    run_config = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
+    instance = _instance()
+    definitions = build_definitions(settings)
+    job = definitions.resolve_job_def(REFRESH_JOB_NAME)
+    keys = None
+    if select:
+        try:
+            keys = AssetSelection.from_string(select).resolve(definitions.resolve_asset_graph())
+        except Exception as exc:  # the parser's own errors name the bad token
+            raise ValueError(f"--select {select!r}: {str(exc).splitlines()[0]}") from exc
+        if not keys:
+            raise ValueError(f"--select {select!r} matches no asset")
+    run_id = run_id or str(uuid.uuid4())
+    if progress is not None:
+        steps = job.get_subset(asset_selection=set(keys)) if keys else job
+        progress.total_steps = len(list(steps.graph.nodes))
+        instance.add_event_listener(run_id, progress.handle_entry)
+        progress.start()
+    try:
+        return job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            raise_on_error=False,
+            run_id=run_id,
+            asset_selection=list(keys) if keys else None,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _instance():  # -> DagsterInstance
+    """The instance in DAGSTER_HOME (created with the shipped settings when the folder is new),
+    or an ephemeral one when DAGSTER_HOME is not set."""
+    from dagster import DagsterInstance
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return DagsterInstance.ephemeral()
+    Path(home).mkdir(parents=True, exist_ok=True)
+    instance_yaml = Path(home) / "dagster.yaml"
+    if not instance_yaml.exists():
+        shutil.copyfile(DAGSTER_YAML_TEMPLATE, instance_yaml)
+    return DagsterInstance.get()
 
 
 def prepare_dbt_manifest() -> None:
@@ -210,31 +327,113 @@ def _forget(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    return 0 if _print_summary(from_env()) else 1
+    from orchestration.summary import last_publish_line, output_table_counts
 
-
-def _print_summary(settings: Settings) -> bool:
-    from orchestration.summary import output_table_counts
-
+    settings = from_env()
     if not settings.warehouse_path.exists():
         print(f"No warehouse at {settings.warehouse_path}; run `insights run` first.")
-        return False
-    counts = output_table_counts(settings.warehouse_path)
-    print("\nOutput tables (rows):")
-    for table, rows in counts:
-        print(f"  {table:<42} {rows:>10,}")
-    print("\nFiles:")
-    print(f"  landing files  {settings.landing_dir}")
-    print(f"  warehouse      {settings.warehouse_path}")
-    dagster_home = os.environ.get("DAGSTER_HOME")
-    if dagster_home:
-        print(f"  Dagster runs   {dagster_home}")
-    print("\nOpen the Dagster UI over the same warehouse: `make ui`, then http://127.0.0.1:3000")
-    print(
-        "Query it read-only from any DuckDB client, e.g. "
-        f"duckdb.connect('{settings.warehouse_path}', read_only=True)"
-    )
-    return True
+        return 1
+    print(_last_refresh_line(settings))
+    print(last_publish_line(settings.serving_path))
+    for line in result_lines(settings):
+        print(line)
+    if args.tables:
+        print("\nOutput tables (rows):")
+        for table, rows in output_table_counts(settings.warehouse_path):
+            print(f"  {table:<42} {rows:>10,}")
+    print()
+    for line in location_lines(settings):
+        print(line)
+    return 0
+
+
+def _last_refresh_line(settings: Settings) -> str:
+    """The newest refresh run in DAGSTER_HOME; without run history, when the warehouse changed."""
+    home = os.environ.get("DAGSTER_HOME")
+    if home and (Path(home) / "dagster.yaml").exists():
+        from dagster import DagsterInstance, RunsFilter
+
+        from orchestration.defs.automation import REFRESH_JOB_NAME
+
+        with DagsterInstance.get() as instance:
+            records = instance.get_run_records(RunsFilter(job_name=REFRESH_JOB_NAME), limit=1)
+        if records:
+            record = records[0]
+            when = record.end_time or record.start_time or record.create_timestamp.timestamp()
+            return (
+                f"Last refresh: {_utc(when)} UTC, {record.dagster_run.status.value.lower()} "
+                f"(run {record.dagster_run.run_id[:8]}, history in {home})"
+            )
+    changed = settings.warehouse_path.stat().st_mtime
+    return f"Last refresh: warehouse last written {_utc(changed)} UTC (no Dagster run history)"
+
+
+def _utc(timestamp: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    serving = from_env().serving_path
+    if not serving.exists():
+        print(
+            f"insights sql: no serving database at {serving}; run `insights run` first.",
+            file=sys.stderr,
+        )
+        return 1
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        cursor = con.execute(args.query)
+        columns = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchmany(args.max_rows + 1)
+    except duckdb.Error as exc:
+        print(f"insights sql: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    if not columns:
+        print("(no result)")
+        return 0
+    for line in format_table(columns, rows[: args.max_rows]):
+        print(line)
+    more = " or more" if len(rows) > args.max_rows else ""
+    print(f"({min(len(rows), args.max_rows)}{more} rows)")
+    return 0
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[object]], width: int = 40):
+    """A plain text table: numbers right-aligned, long values cut at `width` characters."""
+    cells = [[_cell(value, width) for value in row] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    numeric = [
+        all(isinstance(row[i], int | float) or row[i] is None for row in rows) and bool(rows)
+        for i in range(len(columns))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    yield line(columns)
+    yield "  ".join("-" * w for w in widths)
+    for row in cells:
+        yield line(row)
+
+
+def _cell(value: object, width: int) -> str:
+    if value is None:
+        text = ""
+    elif isinstance(value, float):
+        text = f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    else:
+        text = str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 if __name__ == "__main__":

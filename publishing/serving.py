@@ -23,6 +23,17 @@ from publishing.failpoints import failpoint
 
 SCHEMA = "analytics"
 LOG_TABLE = "publish_log"
+LOG_COLUMN_COMMENTS = {
+    "publish_id": "Id of the publish (also in the temporary file name while it was built).",
+    "as_of_date": "As-of date of the published data (features use data strictly before it).",
+    "published_at": "When the file was swapped in (UTC).",
+    "segment_model_version": "Segmentation model that assigned the segments.",
+    "churn_model_version": "Churn/value model that produced the scores.",
+    "customers": "Rows of analytics.customer_360 (one per customer).",
+    "row_counts": "JSON object: table -> rows, for every published table.",
+    "source_fingerprint": "SHA-256 over the names and bytes of the landing files it was built "
+    "from: equal fingerprints mean the same input.",
+}
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,10 @@ def _write_log(
         "'One row per publish of this database: as-of date, time, model versions, row counts "
         "and a SHA-256 fingerprint of the landing files it was built from.'"
     )
+    for column, text in LOG_COLUMN_COMMENTS.items():
+        warehouse.execute(
+            f"comment on column {build}.{SCHEMA}.{LOG_TABLE}.{column} is {_quote(text)}"
+        )
     if serving_path.exists():
         warehouse.execute(f"attach {_quote(str(serving_path))} as previous_serving (read_only)")
         try:

@@ -66,3 +66,64 @@ def test_the_project_parses_for_a_postgres_target(tmp_path: Path) -> None:
         "customer_feature_snapshots",
         "customer_360",
     } <= models
+
+
+def _parse(target: Path, logs: Path, run_values: dict[str, str]) -> subprocess.CompletedProcess:
+    """`dbt parse` with the run-specific values passed the way the Dagster step passes them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTS_DBT_")}
+    env.update({f"INSIGHTS_DBT_{k.upper()}": v for k, v in run_values.items()})
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    return subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "parse",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(logs),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_a_new_as_of_date_keeps_dbt_partial_parsing(tmp_path: Path) -> None:
+    """Run values (as-of date, run date, horizon) reach dbt as env vars, not --vars, so the next
+    run re-parses only the files that read them instead of the whole project. (The warehouse
+    path is part of the profile: moving the warehouse means one full parse.)"""
+    target, logs = tmp_path / "target", tmp_path / "logs"
+    warehouse = str(tmp_path / "warehouse.duckdb")
+    first = _parse(
+        target,
+        logs,
+        {
+            "as_of": "2025-06-30",
+            "run_date": "2025-07-01",
+            "churn_horizon_days": "90",
+            "warehouse_path": warehouse,
+        },
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    full = json.loads((target / "perf_info.json").read_text())
+    second = _parse(
+        target,
+        logs,
+        {
+            "as_of": "2025-07-31",
+            "run_date": "2025-08-01",
+            "churn_horizon_days": "60",
+            "warehouse_path": warehouse,
+        },
+    )
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "Unable to do partial parsing" not in second.stdout
+    partial = json.loads((target / "perf_info.json").read_text())
+    assert partial["is_partial_parse_enabled"] is True
+    # Only the files that read a changed value are parsed again.
+    assert 0 < partial["parsed_path_count"] < full["parsed_path_count"] / 4

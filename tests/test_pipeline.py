@@ -103,3 +103,42 @@ def test_every_named_rfm_segment_appears_on_demo_data(demo_warehouse: RefreshedW
         demo_warehouse.query("select segment_name from reference.rfm_segment_rules")["segment_name"]
     )
     assert rules | {"No Purchase Yet"} == segments
+
+
+def test_every_asset_check_and_dbt_model_is_described() -> None:
+    graph = defs.resolve_asset_graph()
+    undescribed_checks = [
+        key.to_user_string()
+        for key in graph.asset_check_keys
+        if not graph.get_check_spec(key).description
+    ]
+    assert undescribed_checks == []
+    undescribed_assets = [
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable and not graph.get(key).description
+    ]
+    assert undescribed_assets == []
+
+
+def test_owners_follow_the_domain() -> None:
+    graph = defs.resolve_asset_graph()
+    owners = {key.to_user_string(): graph.get(key).owners for key in graph.get_all_asset_keys()}
+    assert owners["raw/orders"] == ["team:data-engineering"]
+    assert owners["marts/customer_features"] == ["team:data-engineering"]
+    assert owners["ml/churn_scores"] == ["team:data-science"]
+    assert owners["ml/customer_segments"] == ["team:data-science"]
+    assert owners["publish/segment_exports"] == ["team:marketing-ops"]
+
+
+def test_python_assets_describe_every_column(demo_warehouse: RefreshedWarehouse) -> None:
+    undescribed = {}
+    for event in demo_warehouse.result.get_asset_materialization_events():
+        key = event.asset_key.to_user_string()
+        schema = event.materialization.metadata.get("dagster/column_schema")
+        if schema is None or key.split("/")[0] not in ("raw", "ml"):
+            continue
+        missing = [c.name for c in schema.schema.columns if not c.description]
+        if missing:
+            undescribed[key] = missing
+    assert undescribed == {}

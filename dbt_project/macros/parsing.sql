@@ -35,11 +35,12 @@
 
 {#- The run date that bounds plausible timestamps (rows after it are future-dated). -#}
 {% macro run_date() -%}
-    {%- if var('run_date') -%} date '{{ var("run_date") }}' {%- else -%} current_date {%- endif -%}
+    {%- if run_setting('run_date') -%} date '{{ run_setting("run_date") }}'
+    {%- else -%} current_date {%- endif -%}
 {%- endmacro %}
 
 {% macro min_valid_date() -%}
-    date '{{ var("min_valid_date") }}'
+    date '{{ run_setting("min_valid_date") }}'
 {%- endmacro %}
 
 {#- Shared timestamp checks: the reason code, or null when the timestamp is usable. The raw

@@ -58,6 +58,8 @@ class ChurnTrainingResult:
     production: CalibratedScorer
     validation_rows: pd.DataFrame = field(repr=False)  # validation features + y + probability
     validation_probabilities: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # The scores the metrics (and the ROC chart) rank by: raw scorer output, gaps at the median.
+    validation_scores: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     importance: pd.DataFrame | None = None
 
     def auc(self, scorer: str) -> float:
@@ -131,16 +133,17 @@ def train_churn(
     }
     if current is not None:
         fitted["current_model"] = current
-    metric_rows, calibration_parts, probabilities = [], [], {}
+    metric_rows, calibration_parts, probabilities, ranked_scores = [], [], {}, {}
     for name, model in fitted.items():
         probability = model.predict_proba(validation)
         probabilities[name] = probability
         scores = model.scorer.score(validation)
+        ranked_scores[name] = np.nan_to_num(scores, nan=np.nanmedian(scores))
         metric_rows.append(
             {
                 "scorer": name,
                 "description": model.scorer.description,
-                **evaluate(y, np.nan_to_num(scores, nan=np.nanmedian(scores)), probability),
+                **evaluate(y, ranked_scores[name], probability),
             }
         )
         calibration_parts.append(calibration_table(y, probability).assign(scorer=name))
@@ -183,6 +186,7 @@ def train_churn(
         production=production,
         validation_rows=validation_rows,
         validation_probabilities=probabilities,
+        validation_scores=ranked_scores,
         importance=importance,
     )
 

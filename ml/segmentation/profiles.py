@@ -34,12 +34,18 @@ def segment_profiles(features: pd.DataFrame, segment_ids: pd.Series) -> pd.DataF
         grouped["monetary_total"].sum() / total_revenue if total_revenue > 0 else 0.0
     )
     profile["buyer_share"] = grouped["frequency"].apply(lambda f: float((f > 0).mean()))
-    means = grouped[columns].mean().add_prefix("mean_")
-    medians = grouped[columns].median().add_prefix("median_")
+    means = grouped[columns].mean().rename(columns=lambda c: statistic_column("mean", c))
+    medians = grouped[columns].median().rename(columns=lambda c: statistic_column("median", c))
     profile = profile.join(means).join(medians)
     if "rfm_segment" in data.columns:
         profile["rfm_segment_mix"] = grouped["rfm_segment"].apply(_mix)
     return profile.reset_index()
+
+
+def statistic_column(statistic: str, feature: str) -> str:
+    """`mean_recency_days`; a feature that is itself a median is not named twice
+    (median_days_between_orders -> median_days_between_orders, not median_median_...)."""
+    return f"{statistic}_{feature.removeprefix('median_')}"
 
 
 def population_profile(features: pd.DataFrame) -> dict[str, float]:

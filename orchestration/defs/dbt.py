@@ -5,8 +5,12 @@ the tested model and fails this step, so no Python asset downstream runs on bad 
 """
 
 import json
+import os
+import shutil
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -74,11 +78,63 @@ class InsightsDbtTranslator(DagsterDbtTranslator):
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return OWNERS
 
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        # AssetCheckSpec is a record without a public copy-with method.
+        return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
+
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         return {
             **super().get_tags(dbt_resource_props),
             "layer": str(self.get_group_name(dbt_resource_props)),
         }
+
+
+def describe_test(node: Mapping[str, Any]) -> str:
+    """The test's `description` in the .yml, else what the generic test asserts, in words
+    (dagster-dbt shows only meta.description, and most tests need no hand-written text)."""
+    if node.get("description"):
+        return node["description"]
+    test = node.get("test_metadata") or {}
+    kwargs = test.get("kwargs", {})
+    column = kwargs.get("column_name") or node.get("column_name")
+    subject = f"`{column}`" if column else "the table"
+    name = test.get("name")
+    if name == "not_null":
+        return f"{subject} is never null."
+    if name == "unique":
+        return f"{subject} has no duplicate values."
+    if name == "accepted_values":
+        return f"{subject} is one of: {', '.join(map(str, kwargs.get('values', [])))}."
+    if name == "relationships":
+        target = str(kwargs.get("to", "")).removeprefix("ref('").removesuffix("')")
+        return f"Every {subject} exists in {target}.{kwargs.get('field')}."
+    if name == "value_between":
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        bounds = " and ".join(
+            part
+            for part in (
+                f">= {low}" if low is not None else "",
+                f"<= {high}" if high is not None else "",
+            )
+            if part
+        )
+        return f"{subject} is {bounds} (nulls pass)."
+    if name == "unique_combination":
+        return f"One row per {', '.join(kwargs.get('columns', []))}."
+    if name == "has_rows":
+        return f"The table has at least {kwargs.get('min_rows', 1)} row(s)."
+    if name == "label_window_within_as_of":
+        return "No training label window reaches past the as-of date (no leakage)."
+    return f"dbt test {node['name']}."
 
 
 translator = InsightsDbtTranslator(
@@ -90,6 +146,13 @@ translator = InsightsDbtTranslator(
 )
 
 
+# dbt_vars keys that dbt reads with run_setting() (macros/run_settings.sql) and the profile:
+# these go to dbt as INSIGHTS_DBT_<KEY> env vars, any other key with --vars (which makes dbt
+# re-parse the whole project whenever a value changes).
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+RUN_SETTINGS = {"as_of", "churn_horizon_days", "warehouse_path", "run_date", "min_valid_date"}
+
+
 def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, Any]:
     settings = insights.settings()
     return {
@@ -98,6 +161,38 @@ def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, A
         "warehouse_path": warehouse.database,
         "run_date": datetime.now(UTC).date().isoformat(),
     }
+
+
+@contextmanager
+def _run_settings_env(values: Mapping[str, Any]) -> Iterator[None]:
+    """INSIGHTS_DBT_<KEY> env vars while the dbt process is started (it copies os.environ);
+    None becomes blank, which run_setting() reads as "use the project default"."""
+    names = {
+        f"INSIGHTS_DBT_{key.upper()}": "" if v is None else str(v) for key, v in values.items()
+    }
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _keep_partial_parse(run_target: Path) -> None:
+    """dagster-dbt starts each dbt run from the project's target/partial_parse.msgpack; put this
+    run's parse state there (atomically) so the next run re-parses only what changed since
+    this one, not since `dagster-dbt project prepare`."""
+    source = run_target / PARTIAL_PARSE_FILE
+    if not source.exists():
+        return
+    destination = dbt_project.manifest_path.with_name(PARTIAL_PARSE_FILE)
+    temp = destination.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}.tmp")
+    shutil.copyfile(source, temp)
+    os.replace(temp, destination)
 
 
 class DbtBuildConfig(dg.Config):
@@ -118,19 +213,22 @@ def _build(
     warehouse: DuckDBResource,
     full_refresh: bool = False,
 ) -> Iterator[Any]:
-    invocation = dbt.cli(
-        [
-            "build",
-            "--vars",
-            json.dumps(dbt_vars(insights, warehouse)),
-            *(["--full-refresh"] if full_refresh else []),
-        ],
-        context=context,
-        raise_on_error=False,
-    )
+    values = dbt_vars(insights, warehouse)
+    other_vars = {k: v for k, v in values.items() if k not in RUN_SETTINGS}
+    with _run_settings_env({k: v for k, v in values.items() if k in RUN_SETTINGS}):
+        invocation = dbt.cli(
+            [
+                "build",
+                *(["--vars", json.dumps(other_vars)] if other_vars else []),
+                *(["--full-refresh"] if full_refresh else []),
+            ],
+            context=context,
+            raise_on_error=False,
+        )
     failpoint("dbt:started")
     # dbt holds the DuckDB write lock until it exits, so table metadata is read afterwards.
     events = list(invocation.stream())
+    _keep_partial_parse(invocation.target_path)
     yield from _with_table_metadata(context, events, warehouse)
     if not invocation.is_successful():
         error = str(invocation.get_error())

@@ -19,7 +19,11 @@ from orchestration.defs.resources import (
 from orchestration.defs.warehouse import ensure_parent, table_metadata
 from privacy.suppression import SuppressionList
 
+# Owners by domain: data engineering for ingest, dbt models, serving and privacy; data science
+# for the ML assets; marketing ops for the audience exports.
 OWNERS = ["team:data-engineering"]
+DATA_SCIENCE_OWNERS = ["team:data-science"]
+MARKETING_OPS_OWNERS = ["team:marketing-ops"]
 
 
 def landing_key(entity: Entity) -> dg.AssetKey:

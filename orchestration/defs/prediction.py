@@ -17,7 +17,7 @@ from ml.prediction.dataset import CHURN_SAMPLE, VALUE_SAMPLE, InsufficientDataEr
 from ml.prediction.model import PredictionModel, RiskTiers
 from ml.prediction.training import PredictionTrainingResult, train_prediction
 from ml.reporting.charts import bar_chart, calibration_chart, roc_chart
-from orchestration.defs.landing import OWNERS
+from orchestration.defs.landing import DATA_SCIENCE_OWNERS as OWNERS
 from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
 from orchestration.defs.segmentation import FEATURES, as_of_of, read_features
 from orchestration.defs.warehouse import (
@@ -342,7 +342,7 @@ def _ui_metadata(
     metrics = churn.metrics[["scorer", "roc_auc", "pr_auc", "top_decile_lift", "brier", "selected"]]
     out["metrics_vs_baselines"] = dg.MetadataValue.md(markdown_table(metrics))
     out["roc_curves"] = dg.MetadataValue.md(
-        roc_chart(y, churn.validation_probabilities, "ROC on the newest validation cutoff")
+        roc_chart(y, churn.validation_scores, "ROC on the newest validation cutoff")
     )
     selected_calibration = churn.calibration[churn.calibration["scorer"] == churn.selected]
     out["calibration_plot"] = dg.MetadataValue.md(
@@ -390,7 +390,14 @@ def _ui_metadata(
         "revenue in the horizon, 12-month value, expected next order date and overdue flag. "
         "Appends the as-of date to ml.score_history (re-running a date replaces it)."
     ),
-    check_specs=[dg.AssetCheckSpec("scores_valid", asset=CHURN_SCORES)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "scores_valid",
+            asset=CHURN_SCORES,
+            description="One score row per customer, churn probabilities in [0, 1], "
+            "predicted revenue never negative.",
+        )
+    ],
 )
 def churn_scores(insights: InsightsConfig, warehouse: DuckDBResource):
     store = ModelStore(insights.settings().model_dir)

@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from orchestration.defs.dbt import dbt_serving_models
-from orchestration.defs.landing import OWNERS
+from orchestration.defs.landing import MARKETING_OPS_OWNERS, OWNERS
 from orchestration.defs.resources import TRANSIENT_RETRY, WAREHOUSE_POOL, InsightsConfig
 from orchestration.defs.warehouse import markdown_table
 from orchestration.project import dbt_project
@@ -132,7 +132,7 @@ class ExportConfig(dg.Config):
     deps=[CUSTOMER_360, CUSTOMERS, SERVING_DATABASE],
     group_name=GROUP,
     kinds={"csv", "parquet"},
-    owners=OWNERS,
+    owners=MARKETING_OPS_OWNERS,
     pool=WAREHOUSE_POOL,
     retry_policy=TRANSIENT_RETRY,
     description=(

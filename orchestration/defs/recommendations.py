@@ -33,7 +33,7 @@ from ml.recommendations.segments import (
 )
 from ml.reporting.charts import bar_chart, hit_rate_chart
 from orchestration.defs import recommendation_tables as tables
-from orchestration.defs.landing import OWNERS
+from orchestration.defs.landing import DATA_SCIENCE_OWNERS as OWNERS
 from orchestration.defs.resources import WAREHOUSE_POOL
 from orchestration.defs.segmentation import CUSTOMER_SEGMENTS
 from orchestration.defs.warehouse import markdown_table, replace_rows, table_metadata, write_table

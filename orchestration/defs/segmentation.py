@@ -25,7 +25,7 @@ from ml.segmentation.features import FEATURE_DESCRIPTIONS, SegmentationFeatures
 from ml.segmentation.naming import describe_segment
 from ml.segmentation.profiles import population_profile, segment_profiles
 from ml.segmentation.refit import decide_refit
-from orchestration.defs.landing import OWNERS
+from orchestration.defs.landing import DATA_SCIENCE_OWNERS as OWNERS
 from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
 from orchestration.defs.warehouse import (
     markdown_table,
@@ -252,8 +252,16 @@ def segment_model(
         "appends this as-of date to ml.segment_history (re-running a date replaces it)."
     ),
     check_specs=[
-        dg.AssetCheckSpec("no_empty_segment", asset=CUSTOMER_SEGMENTS),
-        dg.AssetCheckSpec("every_customer_assigned_once", asset=CUSTOMER_SEGMENTS),
+        dg.AssetCheckSpec(
+            "no_empty_segment",
+            asset=CUSTOMER_SEGMENTS,
+            description="Every segment of the model in use has at least one customer.",
+        ),
+        dg.AssetCheckSpec(
+            "every_customer_assigned_once",
+            asset=CUSTOMER_SEGMENTS,
+            description="Each customer of marts.customer_features has exactly one segment.",
+        ),
     ],
 )
 def customer_segments(

@@ -10,6 +10,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from ml.model_store import ModelStore
+from orchestration.defs.column_descriptions import column_descriptions
 
 
 def ensure_parent(database: str) -> None:
@@ -22,7 +23,8 @@ def table_metadata(
     table: str,
     descriptions: dict[str, str] | None = None,
 ) -> dict[str, object]:
-    """Row count and column schema (with types) of a warehouse table, as Dagster metadata."""
+    """Row count and column schema (types, descriptions) of a warehouse table, as Dagster
+    metadata. Without `descriptions`, those of column_descriptions.py (raw and ml tables)."""
     columns = con.execute(
         "select column_name, data_type from information_schema.columns "
         "where table_schema = ? and table_name = ? order by ordinal_position",
@@ -30,7 +32,7 @@ def table_metadata(
     ).fetchall()
     if not columns:
         return {}
-    descriptions = descriptions or {}
+    descriptions = descriptions or column_descriptions(schema, table, [c for c, _ in columns])
     row_count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
     return {
         "dagster/row_count": dg.MetadataValue.int(row_count),

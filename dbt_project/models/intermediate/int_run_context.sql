@@ -7,8 +7,8 @@ with latest as (
 
 resolved as (
     select
-        {% if var('as_of') -%}
-        date '{{ var("as_of") }}' as as_of_date,
+        {% if run_setting('as_of') -%}
+        date '{{ run_setting("as_of") }}' as as_of_date,
         'configured' as as_of_source
         {%- else -%}
         cast(greatest(latest_order_at, latest_event_at) as date) + 1 as as_of_date,
@@ -20,7 +20,7 @@ resolved as (
 select
     resolved.as_of_date,
     resolved.as_of_source,
-    cast({{ var('churn_horizon_days') }} as integer) as churn_horizon_days,
+    cast({{ run_setting('churn_horizon_days') }} as integer) as churn_horizon_days,
     -- The data extent the features could see (nothing on or after the as-of date).
     (
         select max(ordered_at) from {{ ref('stg_landing__orders') }}
