@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from orchestration.settings import Settings, SettingsError, from_env, parse_as_of, parse_horizon
+from orchestration.settings import (
+    Settings,
+    SettingsError,
+    alert_webhook_url,
+    from_env,
+    parse_as_of,
+    parse_horizon,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,6 +104,7 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = from_env()
+    alert_webhook_url()  # fail at start-up, not when the first alert is due
     as_of = parse_as_of(args.as_of, "--as-of") if args.as_of else settings.as_of
     horizon = (
         parse_horizon(args.horizon, "--horizon") if args.horizon else settings.churn_horizon_days

@@ -11,11 +11,12 @@ from orchestration.defs.publishing import PUBLISHING_ASSETS
 from orchestration.defs.recommendations import RECOMMENDATION_ASSETS
 from orchestration.defs.resources import build_resources
 from orchestration.defs.segmentation import SEGMENTATION_ASSETS
-from orchestration.settings import Settings
+from orchestration.settings import Settings, alert_webhook_url
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """The code location; tests pass explicit settings to point it at temporary folders."""
+    alert_webhook_url()  # a bad INSIGHTS_ALERT_WEBHOOK_URL stops the location at start-up
     return dg.Definitions(
         assets=[
             *LANDING_FILES,

@@ -4,13 +4,12 @@ run-failure alert."""
 import hashlib
 import json
 import os
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import dagster as dg
 
-from orchestration.settings import from_env
+from orchestration.settings import alert_webhook_url, from_env
 
 REFRESH_JOB_NAME = "daily_refresh"
 SEGMENT_MODEL_KEY = dg.AssetKey(["ml", "segment_model"])
@@ -124,12 +123,20 @@ def post_webhook(url: str, payload: dict[str, object], timeout: float = 10.0) ->
         response.read()
 
 
+def _error_line(error: object) -> str:
+    """The last line of a serialised error (the exception type and message, no traceback)."""
+    message = getattr(error, "message", "") or ""
+    lines = message.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
 @dg.run_failure_sensor(
     name="run_failure_alert",
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Logs a one-paragraph summary of every failed run (which steps failed and why) and "
-        "posts it as JSON to INSIGHTS_ALERT_WEBHOOK_URL when that is set."
+        "posts it as JSON to INSIGHTS_ALERT_WEBHOOK_URL when that is set. A webhook that "
+        "cannot be reached or answers with an error is logged; the summary is never lost."
     ),
 )
 def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
@@ -140,17 +147,28 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
         if data is not None and data.user_failure_data and data.user_failure_data.description:
             message = data.user_failure_data.description
         elif data is not None and data.error is not None:
-            message = data.error.message.strip().splitlines()[-1]
+            message = _error_line(data.error)
         failed.append((event.step_key or "run", message[:500]))
+    if not failed:
+        # Failed before any step ran (e.g. another refresh holds the warehouse lock).
+        run_error = getattr(context.failure_event.event_specific_data, "error", None)
+        if run_error is not None:
+            failed.append(("run", _error_line(run_error)[:500]))
     summary = failure_summary(context.dagster_run, failed)
     context.log.error(summary)
-    url = os.environ.get("INSIGHTS_ALERT_WEBHOOK_URL")
-    if url:
-        payload = {"text": summary, "run_id": context.dagster_run.run_id, "failed_steps": failed}
-        try:
+    try:
+        url = alert_webhook_url()
+        if url:
+            payload = {
+                "text": summary,
+                "run_id": context.dagster_run.run_id,
+                "failed_steps": failed,
+            }
             post_webhook(url, payload)
-        except (urllib.error.URLError, TimeoutError) as exc:
-            context.log.warning(f"could not post the failure alert to the webhook: {exc}")
+    except Exception as exc:  # an alert must never fail the sensor: log why it was not sent
+        context.log.warning(
+            f"could not post the failure alert to the webhook: {type(exc).__name__}: {exc}"
+        )
 
 
 JOBS = [daily_refresh_job, segment_refit_job, churn_retrain_job]
