@@ -25,6 +25,7 @@ from ingest.contract import ENTITIES, Entity
 # Scalars are read with fetchall(): DuckDB 2.0 keeps a fetchone() result open, and an open
 # result blocks the next register() on the connection.
 from ingest.mapping import MAPPING_FILE_NAME, EntityMapping, LandingMapping
+from privacy.redaction import redact_quoted
 
 RAW_SCHEMA = "raw"
 # Columns the loader adds to every raw table.
@@ -740,9 +741,4 @@ def _describe_header(columns: dict[str, str], entity: Entity) -> str:
 def _error_summary(exc: Exception, path: Path) -> str:
     """DuckDB's first error line with quoted values replaced by '…': parser errors can quote
     a line of the file, and messages must not carry customer data. The file's own path stays."""
-    line = _first_line(exc)
-    return re.sub(
-        r"'[^']*'|\"[^\"]*\"",
-        lambda m: m.group(0) if m.group(0)[1:-1] in (str(path), path.name) else "'…'",
-        line,
-    )
+    return redact_quoted(_first_line(exc), keep=(str(path), path.name))

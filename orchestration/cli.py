@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -60,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="materialise every asset through Dagster, then summarise")
     run.add_argument("--as-of", help="YYYY-MM-DD (default: INSIGHTS_AS_OF or latest data + 1 day)")
     run.add_argument("--horizon", help="churn horizon days (default: INSIGHTS_CHURN_HORIZON_DAYS)")
+    run.add_argument(
+        "--accept-drop",
+        action="store_true",
+        help="publish although a metric fell by more than the publish gate allows since the "
+        "last publish (a real drop, e.g. a backfill as of an earlier date)",
+    )
     run.set_defaults(handler=_run)
 
     forget = sub.add_parser(
@@ -116,8 +123,21 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from orchestration.refresh_lock import RefreshRunningError, refresh_lock
+
+    run_settings = replace(settings, as_of=as_of, churn_horizon_days=horizon)
+    run_id = str(uuid.uuid4())  # Dagster run ids are UUID4 strings
     started = time.perf_counter()
-    result = execute_refresh(replace(settings, as_of=as_of, churn_horizon_days=horizon))
+    try:
+        # Held for the whole run (the run's warehouse resource takes it again, same run id):
+        # a second refresh of this warehouse fails here at once instead of mixing results.
+        with refresh_lock(settings.warehouse_path, run_id) as note:
+            if note:
+                print(f"insights run: {note}")
+            result = execute_refresh(run_settings, accept_drop=args.accept_drop, run_id=run_id)
+    except RefreshRunningError as exc:
+        print(f"insights run: {exc}", file=sys.stderr)
+        return 3
     seconds = time.perf_counter() - started
     if not result.success:
         print(f"\nRefresh FAILED after {seconds:.1f}s:", file=sys.stderr)
@@ -129,8 +149,11 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def execute_refresh(settings: Settings):  # -> ExecuteInProcessResult
-    """Run the daily refresh job in this process, recorded in DAGSTER_HOME when it is set."""
+def execute_refresh(
+    settings: Settings, accept_drop: bool = False, run_id: str | None = None
+):  # -> ExecuteInProcessResult
+    """Run the daily refresh job in this process, recorded in DAGSTER_HOME when it is set.
+    accept_drop lets a drop beyond the publish gate through for this run."""
     prepare_dbt_manifest()
     from dagster import DagsterInstance
 
@@ -138,12 +161,16 @@ def execute_refresh(settings: Settings):  # -> ExecuteInProcessResult
     from orchestration.defs.automation import REFRESH_JOB_NAME
 
     # Step-level progress and warnings; the full event log is in the Dagster UI.
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if accept_drop:
+        run_config["resources"] = {"publish_gate": {"config": {"accept_drop": True}}}
     instance = (
         DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     )
     job = build_definitions(settings).resolve_job_def(REFRESH_JOB_NAME)
-    return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+    return job.execute_in_process(
+        run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id
+    )
 
 
 def prepare_dbt_manifest() -> None:
@@ -155,6 +182,8 @@ def prepare_dbt_manifest() -> None:
 
 
 def failure_messages(result) -> list[tuple[str, str]]:
+    from orchestration.defs.automation import error_summary
+
     messages = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data is not None:
@@ -163,6 +192,11 @@ def failure_messages(result) -> list[tuple[str, str]]:
             if description is None and event.step_failure_data.error is not None:
                 description = event.step_failure_data.error.message.strip().splitlines()[-1]
             messages.append((event.step_key or "run", description or "failed"))
+        elif event.is_run_failure and not messages:
+            # Failed before any step (e.g. another refresh holds the lock): the run's error.
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None:
+                messages.append(("run", error_summary(error)))
     return messages
 
 

@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.defs.automation import JOBS, SCHEDULES, SENSORS
 from orchestration.defs.dbt import dbt_models, dbt_serving_models
+from orchestration.defs.gate import drop_gate
 from orchestration.defs.landing import LANDING_FILES, RAW_ASSETS
 from orchestration.defs.prediction import PREDICTION_ASSETS
 from orchestration.defs.privacy import PRIVACY_ASSETS, PRIVACY_JOBS
@@ -22,6 +23,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *LANDING_FILES,
             *RAW_ASSETS,
             dbt_models,
+            drop_gate,
             *SEGMENTATION_ASSETS,
             *PREDICTION_ASSETS,
             *RECOMMENDATION_ASSETS,

@@ -14,6 +14,8 @@ from orchestration.settings import alert_webhook_url, from_env
 REFRESH_JOB_NAME = "daily_refresh"
 SEGMENT_MODEL_KEY = dg.AssetKey(["ml", "segment_model"])
 CHURN_MODEL_KEY = dg.AssetKey(["ml", "churn_model"])
+# The model jobs pass the publish gate first: no refit on marts a blocked refresh left behind.
+DROP_GATE_KEY = dg.AssetKey(["publish", "drop_gate"])
 
 daily_refresh_job = dg.define_asset_job(
     name=REFRESH_JOB_NAME,
@@ -26,14 +28,14 @@ daily_refresh_job = dg.define_asset_job(
 
 segment_refit_job = dg.define_asset_job(
     name="segment_model_refit",
-    selection=dg.AssetSelection.assets(SEGMENT_MODEL_KEY),
+    selection=dg.AssetSelection.assets(DROP_GATE_KEY, SEGMENT_MODEL_KEY),
     config={"ops": {"ml__segment_model": {"config": {"refit": True}}}},
     description="Refit the segmentation model now (k selection, stability, id matching).",
 )
 
 churn_retrain_job = dg.define_asset_job(
     name="churn_model_retrain",
-    selection=dg.AssetSelection.assets(CHURN_MODEL_KEY),
+    selection=dg.AssetSelection.assets(DROP_GATE_KEY, CHURN_MODEL_KEY),
     config={"ops": {"ml__churn_model": {"config": {"retrain": True}}}},
     description="Retrain and validate the churn and value models; promote through the gate.",
 )
@@ -123,11 +125,15 @@ def post_webhook(url: str, payload: dict[str, object], timeout: float = 10.0) ->
         response.read()
 
 
-def _error_line(error: object) -> str:
-    """The last line of a serialised error (the exception type and message, no traceback)."""
-    message = getattr(error, "message", "") or ""
-    lines = message.strip().splitlines()
-    return lines[-1] if lines else ""
+def error_summary(error: object) -> str:
+    """The root cause of a serialised error as one line, "ExceptionType: message" without the
+    module path and traceback (Dagster wraps e.g. a resource's error in its own)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    lines = (getattr(error, "message", "") or "").strip().splitlines()
+    line = lines[0] if lines else ""
+    kind, sep, rest = line.partition(": ")
+    return f"{kind.rsplit('.', 1)[-1]}{sep}{rest}" if sep and " " not in kind else line
 
 
 @dg.run_failure_sensor(
@@ -147,13 +153,13 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
         if data is not None and data.user_failure_data and data.user_failure_data.description:
             message = data.user_failure_data.description
         elif data is not None and data.error is not None:
-            message = _error_line(data.error)
+            message = error_summary(data.error)
         failed.append((event.step_key or "run", message[:500]))
     if not failed:
         # Failed before any step ran (e.g. another refresh holds the warehouse lock).
         run_error = getattr(context.failure_event.event_specific_data, "error", None)
         if run_error is not None:
-            failed.append(("run", _error_line(run_error)[:500]))
+            failed.append(("run", error_summary(run_error)[:500]))
     summary = failure_summary(context.dagster_run, failed)
     context.log.error(summary)
     try:
