@@ -89,3 +89,18 @@ def test_a_file_without_header_row_does_not_quote_its_first_row(landing_dir: Pat
     message = str(excinfo.value)
     assert "C000001" not in message and "3.50" not in message
     assert "header row" in message
+
+
+def test_dbt_error_metadata_redacts_quoted_values() -> None:
+    from orchestration.defs.dbt import dbt_error_summary
+
+    error = (
+        'The dbt CLI process with command\n\n`dbt build --vars {"as_of": null}`\n\nfailed '
+        "with exit code `1`.\n\nErrors parsed from dbt logs:\n\nConversion Error: Could not "
+        "convert string 'jane.doe@example.com' to INT32\n\nConstraint Error: Duplicate key "
+        '"customer_id: C000035" violates primary key constraint'
+    )
+    summary = dbt_error_summary(error)
+    assert "jane.doe@example.com" not in summary and "C000035" not in summary
+    assert "Could not convert string '…' to INT32" in summary
+    assert '`dbt build --vars {"as_of": null}`' in summary  # the command is kept as it was
