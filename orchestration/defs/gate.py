@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
@@ -18,6 +19,7 @@ from ml.model_store import ModelStore
 from orchestration.defs.landing import OWNERS
 from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig, PublishGateConfig
 from orchestration.defs.warehouse import markdown_table
+from orchestration.settings import Settings
 from publishing.gate import (
     DROP_METRICS,
     INPUT_METRICS,
@@ -147,8 +149,8 @@ def restore_published_models(model_dir: Path, previous: LastPublish | None) -> s
 
 def publish_gate_check(
     context: dg.AssetExecutionContext,
-    con,
-    settings,
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
     policy: GatePolicy,
 ) -> dict[str, float]:
     """Every gate metric (inputs and outputs) against the last publish, in the publish steps:
