@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from ingest.contract import ENTITIES, Entity
 # result blocks the next register() on the connection.
 from ingest.mapping import MAPPING_FILE_NAME, WHITESPACE, EntityMapping, LandingMapping
 from ingest.sniff import describe_delimiter, read_head, sniff_delimiter, split_line
+from privacy.redaction import redact_quoted
 
 RAW_SCHEMA = "raw"
 # Columns the loader adds to every raw table.
@@ -85,18 +87,39 @@ SUPPRESSED_ORDERS = f"{RAW_SCHEMA}.suppressed_orders"
 
 
 def resolve_files(landing_dir: Path, mapping: EntityMapping) -> list[Path]:
-    """The entity's files: the mapping's names/globs, else the contract's default names."""
+    """The entity's files: the mapping's names/globs, else the contract's default names.
+
+    Confined to the landing folder: a pattern may not be absolute or climb out with `..`, and
+    every match (symlinks resolved) must lie inside the folder, so mapping.yaml cannot make the
+    pipeline read other files on the host."""
+    key = f"{mapping.entity.name}.files"
     patterns = mapping.files or mapping.default_patterns()
+    for pattern in patterns:
+        if Path(pattern).is_absolute() or pattern.startswith("~") or ".." in Path(pattern).parts:
+            raise LandingError(
+                f"{mapping.entity.name}: `{key}` in {MAPPING_FILE_NAME} must name files inside "
+                f"the landing folder {landing_dir} (a relative name or glob, no `..`, not an "
+                f"absolute path); got {pattern!r}"
+            )
+    root = Path(landing_dir).resolve()
     found: set[Path] = set()
     for pattern in patterns:
         for match in glob.glob(str(landing_dir / pattern)):
             path = Path(match)
-            if path.is_file() and path.name != MAPPING_FILE_NAME:
-                found.add(path.resolve())
+            if not path.is_file() or path.name == MAPPING_FILE_NAME:
+                continue
+            resolved = path.resolve()
+            if not resolved.is_relative_to(root):
+                raise LandingError(
+                    f"{mapping.entity.name}: {path.name} (matched by `{key}`) is a link to a "
+                    f"file outside the landing folder {landing_dir}; copy the file into the "
+                    "folder instead"
+                )
+            found.add(resolved)
     if mapping.files and not found:
         raise LandingError(
             f"{mapping.entity.name}: mapping.yaml names {list(mapping.files)} under {landing_dir} "
-            f"but no such file exists (key `{mapping.entity.name}.files`)"
+            f"but no such file exists (key `{key}`)"
         )
     return sorted(found)
 
@@ -168,6 +191,14 @@ def load_entity(
         for index, f in enumerate(to_read)
     ]
     scans = [s for s in scans if s is not None]
+    if entity.required and report.mode == "full" and _lines_scanned(con, scans) == 0:
+        for scan in scans:
+            scan.drop(con)
+        raise LandingError(
+            f"{entity_name}: {', '.join(f.name for f in files)} in {landing_dir} hold no data "
+            "row (empty or header only); a required file must not be empty. The tables keep "
+            "the previous load; put the complete file back and run again"
+        )
     if not scans and report.mode == "full":
         create_empty_raw(con, entity)
         _record_files(con, entity, files, batch, load_key, replace=True)
@@ -226,6 +257,16 @@ def load_entity(
         _add_previous_counts(con, entity, report)
     _write_load_log(con, entity, report)
     return report
+
+
+def _lines_scanned(con: duckdb.DuckDBPyConnection, scans: list[_Scan]) -> int:
+    """Data lines read from the scans, parsed or rejected by the parser."""
+    total = 0
+    for scan in scans:
+        total += con.execute(f"select count(*) from {scan.alias}").fetchall()[0][0]
+        if scan.rejects_table:
+            total += con.execute(f"select count(*) from {scan.rejects_table}").fetchall()[0][0]
+    return total
 
 
 def _files_table(entity: Entity) -> str:
@@ -389,7 +430,9 @@ def _scan_file(
             )
             con.execute(f"select * from {alias} limit 0").fetchall()
         except duckdb.Error as exc:
-            raise LandingError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from exc
+            raise LandingError(
+                f"{path}: not a readable Parquet file ({_error_summary(exc, path)})"
+            ) from exc
         return _Scan(path, alias, _scan_columns(con, alias), rejects_table=None)
     if path.stat().st_size == 0:
         return None
@@ -421,7 +464,7 @@ def _scan_file(
         )
     except duckdb.Error as exc:
         raise LandingError(
-            f"{path}: cannot be read as CSV ({_first_line(exc)}); check "
+            f"{path}: cannot be read as CSV ({_error_summary(exc, path)}); check "
             f"`{mapping.entity.name}.delimiter`/`encoding`/`format` in mapping.yaml"
         ) from exc
     columns = _scan_columns(con, alias)
@@ -616,11 +659,11 @@ def _check_columns(
             column = missing_required[0]
             wanted = mapping.source_column(column)
             what = f"column {wanted}" if isinstance(wanted, int) else f"column '{wanted}'"
+            header = _describe_header(scan.columns, entity)
             raise LandingError(
-                f"{scan.path}: required {what} (contract column '{column}') is missing; the "
-                f"file has columns {list(scan.columns)}."
-                f"{_delimiter_hint(scan, mapping)} Set `{entity.name}.columns.{column}` in "
-                f"{MAPPING_FILE_NAME} to the column that holds it"
+                f"{scan.path}: required {what} (contract column '{column}') is missing; "
+                f"{header}.{_delimiter_hint(scan, mapping)} Set `{entity.name}.columns.{column}` "
+                f"in {MAPPING_FILE_NAME} to the column that holds it"
             )
         if entity.name == "order_items" and "order_id" not in matched:
             raise LandingError(f"{scan.path}: order_items need an order_id column")
@@ -667,6 +710,8 @@ def _delimiter_hint(scan: _Scan, mapping: EntityMapping, most_lines_rejected: bo
     if fields <= len(scan.columns) and not most_lines_rejected:
         return ""
     split = split_line(lines[0], suggested) if mapping.header else None
+    if split and any(_VALUE_LIKE.search(f) for f in split):
+        split = None  # line 1 holds values, not column names: never quote them
     shown = f" into {[_unquote(f.strip()) for f in split]}" if split else f" into {fields} fields"
     used = describe_delimiter(scan.delimiter) if scan.delimiter else "the sniffed delimiter"
     return (
@@ -1001,3 +1046,32 @@ def _sql_str(value: str) -> str:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0]
+
+
+# A header cell that looks like a value, not a column name: an e-mail, a number or date, control
+# characters (a UTF-16 file read as UTF-8), or long text.
+_VALUE_LIKE = re.compile(r"@|^[\d\s.,:/+-]+$|[\x00-\x1f]|^.{65,}$", re.DOTALL)
+
+
+def _describe_header(columns: dict[str, str], entity: Entity) -> str:
+    """The file's column names for an error message, unless line 1 looks like data (no header
+    row, or another encoding): messages quote column names, never a customer's values."""
+    names = list(columns)
+    if any("\x00" in name for name in names):
+        return (
+            "line 1 holds NUL bytes, so the file looks UTF-16 encoded (its values are not "
+            f"quoted here): set `{entity.name}.encoding: utf-16` in {MAPPING_FILE_NAME}"
+        )
+    if any(_VALUE_LIKE.search(name) for name in names):
+        return (
+            f"line 1 has {len(names)} field(s) that look like values, not column names "
+            "(numbers, dates, e-mails or control characters; not quoted here): check that the "
+            "file has a header row and the right encoding and delimiter"
+        )
+    return f"the file has columns {names}"
+
+
+def _error_summary(exc: Exception, path: Path) -> str:
+    """DuckDB's first error line with quoted values replaced by '…': parser errors can quote
+    a line of the file, and messages must not carry customer data. The file's own path stays."""
+    return redact_quoted(_first_line(exc), keep=(str(path), path.name))

@@ -14,7 +14,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from orchestration.run_report import StepProgress, log_to_file
-from orchestration.settings import Settings, SettingsError, from_env, parse_as_of, parse_horizon
+from orchestration.settings import (
+    Settings,
+    SettingsError,
+    alert_webhook_url,
+    from_env,
+    parse_as_of,
+    parse_horizon,
+)
 from orchestration.summary import location_lines, result_lines
 
 # Copied to a new DAGSTER_HOME (run queue, one writer on the warehouse; see the file).
@@ -84,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
         help="only these assets, in Dagster's selection syntax, e.g. 'key:\"ml/*\"', "
         "'+key:\"analytics/customer_360\"' (with its upstream), 'group:segmentation'; "
         "upstream tables are read as they are",
+    )
+    run.add_argument(
+        "--accept-drop",
+        action="store_true",
+        help="publish although a metric fell by more than the publish gate allows since the "
+        "last publish (a real drop, e.g. a backfill as of an earlier date)",
     )
     run.set_defaults(handler=_run)
 
@@ -178,6 +191,7 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = from_env()
+    alert_webhook_url()  # fail at start-up, not when the first alert is due
     as_of = parse_as_of(args.as_of, "--as-of") if args.as_of else settings.as_of
     horizon = (
         parse_horizon(args.horizon, "--horizon") if args.horizon else settings.churn_horizon_days
@@ -189,14 +203,33 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from orchestration.refresh_lock import RefreshRunningError, refresh_lock
+
     settings = replace(settings, as_of=as_of, churn_horizon_days=horizon)
-    run_id = str(uuid.uuid4())
+    run_id = str(uuid.uuid4())  # Dagster run ids are UUID4 strings
     log_path = settings.warehouse_path.parent / "logs" / f"{run_id}.log"
-    print(f"Refreshing from {settings.landing_dir} (run {run_id[:8]}; full log: {log_path})")
     started = time.perf_counter()
-    with log_to_file(log_path) as (out, err):
-        progress = StepProgress(None, out, err, live=out.isatty())
-        result = execute_refresh(settings, args.select, run_id=run_id, progress=progress)
+    try:
+        # Held for the whole run (the run's warehouse resource takes it again, same run id):
+        # a second refresh of this warehouse fails here at once instead of mixing results.
+        with refresh_lock(settings.warehouse_path, run_id) as note:
+            if note:
+                print(f"insights run: {note}")
+            print(
+                f"Refreshing from {settings.landing_dir} (run {run_id[:8]}; full log: {log_path})"
+            )
+            with log_to_file(log_path) as (out, err):
+                progress = StepProgress(None, out, err, live=out.isatty())
+                result = execute_refresh(
+                    settings,
+                    args.select,
+                    run_id=run_id,
+                    progress=progress,
+                    accept_drop=args.accept_drop,
+                )
+    except RefreshRunningError as exc:
+        print(f"insights run: {exc}", file=sys.stderr)
+        return 3
     seconds = time.perf_counter() - started
     if not result.success:
         print(f"\nRefresh FAILED after {seconds:.1f}s:", file=sys.stderr)
@@ -215,9 +248,11 @@ def execute_refresh(
     select: str | None = None,
     run_id: str | None = None,
     progress: StepProgress | None = None,
+    accept_drop: bool = False,
 ):  # -> ExecuteInProcessResult
     """Run the daily refresh job (or the assets of a Dagster selection string) in this process,
-    recorded in DAGSTER_HOME when it is set. `progress` sees every event as it happens."""
+    recorded in DAGSTER_HOME when it is set. `progress` sees every event as it happens;
+    accept_drop lets a drop beyond the publish gate through for this run."""
     prepare_dbt_manifest()
     from dagster import AssetSelection
 
@@ -225,7 +260,9 @@ def execute_refresh(
     from orchestration.defs.automation import REFRESH_JOB_NAME
 
     # The console log goes wherever sys.stderr points (the run log file for `insights run`).
-    run_config = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
+    if accept_drop:
+        run_config["resources"] = {"publish_gate": {"config": {"accept_drop": True}}}
     instance = _instance()
     definitions = build_definitions(settings)
     job = definitions.resolve_job_def(REFRESH_JOB_NAME)
@@ -280,6 +317,8 @@ def prepare_dbt_manifest() -> None:
 
 
 def failure_messages(result) -> list[tuple[str, str]]:
+    from orchestration.defs.automation import error_summary
+
     messages = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data is not None:
@@ -288,6 +327,11 @@ def failure_messages(result) -> list[tuple[str, str]]:
             if description is None and event.step_failure_data.error is not None:
                 description = event.step_failure_data.error.message.strip().splitlines()[-1]
             messages.append((event.step_key or "run", description or "failed"))
+        elif event.is_run_failure and not messages:
+            # Failed before any step (e.g. another refresh holds the lock): the run's error.
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None:
+                messages.append(("run", error_summary(error)))
     return messages
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.parse
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -87,6 +88,27 @@ def min_valid_date(environ: dict[str, str] | None = None) -> str:
         raise SettingsError(
             f"INSIGHTS_MIN_VALID_DATE={value!r} is not a date in YYYY-MM-DD form"
         ) from exc
+
+
+def alert_webhook_url(environ: dict[str, str] | None = None) -> str | None:
+    """INSIGHTS_ALERT_WEBHOOK_URL, checked: an http:// or https:// URL with a host, or None.
+    The error names the variable and the scheme, never the URL (webhook URLs embed secrets)."""
+    env = os.environ if environ is None else environ
+    value = env.get("INSIGHTS_ALERT_WEBHOOK_URL", "").strip()
+    if not value:
+        return None
+    try:
+        parts = urllib.parse.urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        scheme = f"scheme {parts.scheme!r}" if parts is not None and parts.scheme else "no scheme"
+        raise SettingsError(
+            f"INSIGHTS_ALERT_WEBHOOK_URL must be an http:// or https:// URL with a host "
+            f"(got {scheme}{'' if host else ', no host'})"
+        )
+    return value
 
 
 def _path(env: os._Environ[str] | dict[str, str], name: str, default: Path) -> Path:

@@ -14,6 +14,11 @@ readers see the old export or the new one, never a mix, and a killed run leaves 
 Re-running an as-of date writes byte-identical data files (rows sorted by customer id) and a
 manifest that differs only in `generated_at`.
 
+CSV cells that a spreadsheet would run as a formula (text starting with ``= + - @``, a tab or a
+carriage return: the OWASP CSV-injection rule) are written with a leading ``'``, so an id or a
+category name such as ``=HYPERLINK(...)`` opens as text. Only text columns are touched: a
+negative number in a numeric column is a number, not a formula. Parquet keeps the raw values.
+
 Only customers with marketing consent are exported. Raw e-mail addresses are never written
 unless `include_raw_email` is set; `email_sha256` is the SHA-256 of the trimmed, lower-cased
 address, the form ad platforms accept for customer-match audiences.
@@ -42,6 +47,8 @@ from publishing.serving import PublishError
 SCHEMA_VERSION = "1.0"
 VERSIONS = ".versions"
 FORMATS = ("csv", "parquet")
+# OWASP CSV injection: a cell starting with one of these is a formula to Excel/LibreOffice/Sheets.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 AUDIENCE_COLUMNS = [
     "customer_id",
     "segment",
@@ -169,9 +176,10 @@ def _write_files(audiences: dict[str, pd.DataFrame], folder: Path) -> list[dict]
     files = []
     try:
         for name, rows in sorted(audiences.items()):
-            con.register("audience", rows)
             for file_format in FORMATS:
                 path = folder / f"{name}.{file_format}"
+                safe = neutralise_formulas(rows) if file_format == "csv" else rows
+                con.register("audience", safe)
                 options = "(format parquet)" if file_format == "parquet" else "(header)"
                 con.execute(
                     f"copy (select * from audience order by customer_id) to '{path}' {options}"
@@ -185,10 +193,23 @@ def _write_files(audiences: dict[str, pd.DataFrame], folder: Path) -> list[dict]
                         "sha256": _sha256(path),
                     }
                 )
-            con.unregister("audience")
+                con.unregister("audience")
     finally:
         con.close()
     return files
+
+
+def neutralise_formulas(rows: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells cannot run as spreadsheet formulas: `'` before a cell that starts
+    with = + - @, tab or carriage return. Numeric columns are left alone (-5.0 is a number)."""
+    safe = rows.copy()
+    for column in safe.columns:
+        if pd.api.types.is_numeric_dtype(safe[column]) or pd.api.types.is_bool_dtype(safe[column]):
+            continue
+        safe[column] = safe[column].map(
+            lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+        )
+    return safe
 
 
 def _swap_link(link: Path, target: Path) -> None:

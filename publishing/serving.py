@@ -42,6 +42,8 @@ class PublishRecord:
     segment_model_version: str | None
     churn_model_version: str | None
     source_fingerprint: str
+    # What the publish gate compares the next refresh with (publishing/gate.py).
+    gate_metrics: dict[str, float] | None = None
 
 
 @dataclass
@@ -149,14 +151,16 @@ def _write_log(
         create table {build}.{SCHEMA}.{LOG_TABLE} (
             publish_id varchar, as_of_date date, published_at timestamp,
             segment_model_version varchar, churn_model_version varchar,
-            customers bigint, row_counts varchar, source_fingerprint varchar
+            customers bigint, row_counts varchar, source_fingerprint varchar,
+            gate_metrics varchar
         )
         """
     )
     warehouse.execute(
         f"comment on table {build}.{SCHEMA}.{LOG_TABLE} is "
-        "'One row per publish of this database: as-of date, time, model versions, row counts "
-        "and a SHA-256 fingerprint of the landing files it was built from.'"
+        "'One row per publish of this database: as-of date, time, model versions, row counts, "
+        "a SHA-256 fingerprint of the landing files it was built from and the metrics the "
+        "publish gate compares the next refresh with.'"
     )
     for column, text in LOG_COLUMN_COMMENTS.items():
         warehouse.execute(
@@ -177,7 +181,7 @@ def _write_log(
         finally:
             warehouse.execute("detach previous_serving")
     warehouse.execute(
-        f"insert into {build}.{SCHEMA}.{LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {build}.{SCHEMA}.{LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             publish_id,
             record.as_of_date,
@@ -187,6 +191,7 @@ def _write_log(
             counts.get("customer_360", 0),
             json.dumps(counts, sort_keys=True),
             record.source_fingerprint,
+            json.dumps(record.gate_metrics, sort_keys=True) if record.gate_metrics else None,
         ],
     )
 

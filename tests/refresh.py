@@ -18,6 +18,8 @@ class RefreshedWarehouse:
     warehouse_path: Path
     result: ExecuteInProcessResult
     truth_dir: Path | None = None
+    # The run's instance: its event log is the run history (logs included) the UI would show.
+    instance: DagsterInstance | None = None
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         return query(self.warehouse_path, sql, params)
@@ -52,13 +54,16 @@ def refresh(
         privacy_dir=Path(warehouse_path).parent / "privacy",
     )
     job = build_definitions(settings).resolve_job_def(REFRESH_JOB_NAME)
+    instance = DagsterInstance.ephemeral()
     result = job.execute_in_process(
         run_config=run_config,
-        instance=DagsterInstance.ephemeral(),
+        instance=instance,
         raise_on_error=raise_on_error,
         asset_selection=asset_selection,
     )
-    return RefreshedWarehouse(Path(landing_dir), Path(warehouse_path), result, truth_dir)
+    return RefreshedWarehouse(
+        Path(landing_dir), Path(warehouse_path), result, truth_dir, instance=instance
+    )
 
 
 def materialization(result: ExecuteInProcessResult, key: str) -> dict:

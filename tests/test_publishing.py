@@ -169,3 +169,42 @@ def test_a_publish_killed_before_the_swap_leaves_the_old_file(tmp_path: Path) ->
         )
         assert killed.returncode == -9, point
         assert serving.read_bytes() == before, point
+
+
+def test_csv_exports_neutralise_spreadsheet_formulas_parquet_keeps_raw(tmp_path: Path) -> None:
+    """OWASP CSV injection: a text cell starting with = + - @, tab or CR gets a leading '."""
+    hostile = _customers()
+    hostile.loc[0, "customer_id"] = '=HYPERLINK("http://evil.example/x","x")'
+    hostile.loc[2, "customer_id"] = "+cmd|' /C calc'!A0"
+    hostile.loc[2, "recommended_action"] = "@SUM(1+1)"
+    hostile.loc[0, "segment_name"] = "-2+3"
+    hostile.loc[2, "risk_tier"] = "\thigh"
+    hostile.loc[0, "value_12m"] = -5.0  # a negative number is not a formula
+    hostile["recommended_category_1"] = ["\r=1+1", None, "Socks", None, "Bags"]
+    audiences = build_audiences(hostile, ExportPolicy(high_value_quantile=0.0))
+    result = write_exports(audiences, tmp_path, "2026-01-01", {}, ExportPolicy())
+    csv_cells, parquet_cells = [], []
+    con = duckdb.connect()
+    for path in sorted(result.folder.glob("*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        csv_cells += frame.to_numpy().ravel().tolist()
+        parquet = con.execute(f"select * from '{path.with_suffix('.parquet')}'").df()
+        parquet_cells += parquet.astype(str).to_numpy().ravel().tolist()
+        assert pd.api.types.is_float_dtype(parquet["value_12m"])
+    con.close()
+    assert csv_cells, "no CSV written"
+    dangerous = [c for c in csv_cells if c[:1] in ("=", "+", "@", "\t", "\r")]
+    assert dangerous == []
+    assert [c for c in csv_cells if c.startswith("-")] == ["-5.0"]  # numeric, kept a number
+    for neutralised in (
+        '\'=HYPERLINK("http://evil.example/x","x")',
+        "'+cmd|' /C calc'!A0",
+        "'@SUM(1+1)",
+        "'-2+3",
+        "'\thigh",
+        "'\r=1+1",
+    ):
+        assert neutralised in csv_cells, neutralised
+    # Parquet is for programs, not spreadsheets: raw values.
+    assert '=HYPERLINK("http://evil.example/x","x")' in parquet_cells
+    assert "+cmd|' /C calc'!A0" in parquet_cells

@@ -4,17 +4,18 @@ run-failure alert."""
 import hashlib
 import json
 import os
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import dagster as dg
 
-from orchestration.settings import from_env
+from orchestration.settings import alert_webhook_url, from_env
 
 REFRESH_JOB_NAME = "daily_refresh"
 SEGMENT_MODEL_KEY = dg.AssetKey(["ml", "segment_model"])
 CHURN_MODEL_KEY = dg.AssetKey(["ml", "churn_model"])
+# The model jobs pass the publish gate first: no refit on marts a blocked refresh left behind.
+DROP_GATE_KEY = dg.AssetKey(["publish", "drop_gate"])
 
 daily_refresh_job = dg.define_asset_job(
     name=REFRESH_JOB_NAME,
@@ -27,14 +28,14 @@ daily_refresh_job = dg.define_asset_job(
 
 segment_refit_job = dg.define_asset_job(
     name="segment_model_refit",
-    selection=dg.AssetSelection.assets(SEGMENT_MODEL_KEY),
+    selection=dg.AssetSelection.assets(DROP_GATE_KEY, SEGMENT_MODEL_KEY),
     config={"ops": {"ml__segment_model": {"config": {"refit": True}}}},
     description="Refit the segmentation model now (k selection, stability, id matching).",
 )
 
 churn_retrain_job = dg.define_asset_job(
     name="churn_model_retrain",
-    selection=dg.AssetSelection.assets(CHURN_MODEL_KEY),
+    selection=dg.AssetSelection.assets(DROP_GATE_KEY, CHURN_MODEL_KEY),
     config={"ops": {"ml__churn_model": {"config": {"retrain": True}}}},
     description="Retrain and validate the churn and value models; promote through the gate.",
 )
@@ -124,12 +125,24 @@ def post_webhook(url: str, payload: dict[str, object], timeout: float = 10.0) ->
         response.read()
 
 
+def error_summary(error: object) -> str:
+    """The root cause of a serialised error as one line, "ExceptionType: message" without the
+    module path and traceback (Dagster wraps e.g. a resource's error in its own)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    lines = (getattr(error, "message", "") or "").strip().splitlines()
+    line = lines[0] if lines else ""
+    kind, sep, rest = line.partition(": ")
+    return f"{kind.rsplit('.', 1)[-1]}{sep}{rest}" if sep and " " not in kind else line
+
+
 @dg.run_failure_sensor(
     name="run_failure_alert",
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Logs a one-paragraph summary of every failed run (which steps failed and why) and "
-        "posts it as JSON to INSIGHTS_ALERT_WEBHOOK_URL when that is set."
+        "posts it as JSON to INSIGHTS_ALERT_WEBHOOK_URL when that is set. A webhook that "
+        "cannot be reached or answers with an error is logged; the summary is never lost."
     ),
 )
 def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
@@ -140,17 +153,28 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
         if data is not None and data.user_failure_data and data.user_failure_data.description:
             message = data.user_failure_data.description
         elif data is not None and data.error is not None:
-            message = data.error.message.strip().splitlines()[-1]
+            message = error_summary(data.error)
         failed.append((event.step_key or "run", message[:500]))
+    if not failed:
+        # Failed before any step ran (e.g. another refresh holds the warehouse lock).
+        run_error = getattr(context.failure_event.event_specific_data, "error", None)
+        if run_error is not None:
+            failed.append(("run", error_summary(run_error)[:500]))
     summary = failure_summary(context.dagster_run, failed)
     context.log.error(summary)
-    url = os.environ.get("INSIGHTS_ALERT_WEBHOOK_URL")
-    if url:
-        payload = {"text": summary, "run_id": context.dagster_run.run_id, "failed_steps": failed}
-        try:
+    try:
+        url = alert_webhook_url()
+        if url:
+            payload = {
+                "text": summary,
+                "run_id": context.dagster_run.run_id,
+                "failed_steps": failed,
+            }
             post_webhook(url, payload)
-        except (urllib.error.URLError, TimeoutError) as exc:
-            context.log.warning(f"could not post the failure alert to the webhook: {exc}")
+    except Exception as exc:  # an alert must never fail the sensor: log why it was not sent
+        context.log.warning(
+            f"could not post the failure alert to the webhook: {type(exc).__name__}: {exc}"
+        )
 
 
 JOBS = [daily_refresh_job, segment_refit_job, churn_retrain_job]

@@ -33,6 +33,7 @@ from orchestration.defs.resources import (
 )
 from orchestration.defs.warehouse import table_metadata
 from orchestration.project import dbt_project
+from privacy.redaction import redact_quoted
 from publishing.failpoints import failpoint
 
 # dbt folder (first level under models/) -> Dagster group.
@@ -235,10 +236,20 @@ def _build(
         raise dg.Failure(
             description="dbt build failed; see the failed models/tests above. Downstream "
             "assets were not run.",
-            metadata={"dbt_error": error[:4000]},
+            metadata={"dbt_error": dbt_error_summary(error)},
             # Only a lock held by another process is worth retrying; a failed test is not.
             allow_retries="Could not set lock" in error,
         )
+
+
+DBT_ERRORS_HEADING = "Errors parsed from dbt logs:"
+
+
+def dbt_error_summary(error: str, limit: int = 4000) -> str:
+    """dagster-dbt's error text for the run metadata, with the values quoted in dbt's error
+    messages ('Could not convert string ...') redacted: run metadata outlives erasure."""
+    command, heading, errors = error.partition(DBT_ERRORS_HEADING)
+    return (command + heading + redact_quoted(errors))[:limit]
 
 
 @dbt_assets(

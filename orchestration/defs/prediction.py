@@ -17,6 +17,7 @@ from ml.prediction.dataset import CHURN_SAMPLE, VALUE_SAMPLE, InsufficientDataEr
 from ml.prediction.model import PredictionModel, RiskTiers
 from ml.prediction.training import PredictionTrainingResult, train_prediction
 from ml.reporting.charts import bar_chart, calibration_chart, roc_chart
+from orchestration.defs.gate import DROP_GATE
 from orchestration.defs.landing import DATA_SCIENCE_OWNERS as OWNERS
 from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
 from orchestration.defs.segmentation import FEATURES, as_of_of, read_features
@@ -151,7 +152,7 @@ def _gate(result: PredictionTrainingResult, margin: float) -> tuple[bool, str]:
 
 @dg.asset(
     key=CHURN_MODEL,
-    deps=[TRAINING_SET, FEATURES],
+    deps=[TRAINING_SET, FEATURES, DROP_GATE],
     group_name=GROUP,
     kinds={"sklearn", "duckdb"},
     owners=OWNERS,

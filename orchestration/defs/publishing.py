@@ -13,8 +13,14 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from orchestration.defs.dbt import dbt_serving_models
+from orchestration.defs.gate import DROP_GATE, gate_policy, publish_gate_check
 from orchestration.defs.landing import MARKETING_OPS_OWNERS, OWNERS
-from orchestration.defs.resources import TRANSIENT_RETRY, WAREHOUSE_POOL, InsightsConfig
+from orchestration.defs.resources import (
+    TRANSIENT_RETRY,
+    WAREHOUSE_POOL,
+    InsightsConfig,
+    PublishGateConfig,
+)
 from orchestration.defs.warehouse import markdown_table
 from orchestration.project import dbt_project
 from publishing.exports import ExportPolicy, build_audiences, consenting, write_exports
@@ -52,7 +58,7 @@ def _model_versions(con) -> dict[str, str | None]:
 
 @dg.asset(
     key=SERVING_DATABASE,
-    deps=[dg.AssetKey([SCHEMA, table]) for table in SERVING_TABLES],
+    deps=[DROP_GATE, *(dg.AssetKey([SCHEMA, table]) for table in SERVING_TABLES)],
     group_name=GROUP,
     kinds={"duckdb"},
     owners=OWNERS,
@@ -61,12 +67,20 @@ def _model_versions(con) -> dict[str, str | None]:
     description=(
         "The serving database for BI tools (INSIGHTS_SERVING_PATH): the analytics tables and a "
         "publish_log, built under a temporary name, checkpointed, then swapped in with one "
-        "atomic rename. Readers never block the refresh and never see a partial refresh."
+        "atomic rename. Readers never block the refresh and never see a partial refresh. The "
+        "publish gate runs first: a drop beyond the allowed share since the last publish keeps "
+        "the old file and puts the published models back in use."
     ),
 )
-def serving_database(insights: InsightsConfig, warehouse: DuckDBResource) -> dg.MaterializeResult:
+def serving_database(
+    context: dg.AssetExecutionContext,
+    insights: InsightsConfig,
+    publish_gate: PublishGateConfig,
+    warehouse: DuckDBResource,
+) -> dg.MaterializeResult:
     settings = insights.settings()
     with warehouse.get_connection() as con:
+        metrics = publish_gate_check(context, con, settings, gate_policy(publish_gate))
         as_of = con.execute(f"select max(as_of_date) from {SCHEMA}.customer_360").fetchone()[0]
         versions = _model_versions(con)
         record = PublishRecord(
@@ -74,6 +88,7 @@ def serving_database(insights: InsightsConfig, warehouse: DuckDBResource) -> dg.
             segment_model_version=versions["segmentation"],
             churn_model_version=versions["churn"],
             source_fingerprint=landing_fingerprint(settings.landing_dir),
+            gate_metrics=metrics,
         )
         try:
             result = publish_serving_database(
@@ -142,11 +157,17 @@ class ExportConfig(dg.Config):
     ),
 )
 def segment_exports(
-    config: ExportConfig, insights: InsightsConfig, warehouse: DuckDBResource
+    context: dg.AssetExecutionContext,
+    config: ExportConfig,
+    insights: InsightsConfig,
+    publish_gate: PublishGateConfig,
+    warehouse: DuckDBResource,
 ) -> dg.MaterializeResult:
     settings = insights.settings()
     policy = config.policy()
     with warehouse.get_connection() as con:
+        # Materialised alone (without the serving database), exports pass the same gate.
+        publish_gate_check(context, con, settings, gate_policy(publish_gate))
         customers = con.execute(
             f"""
             select c360.*, customers.email

@@ -397,11 +397,14 @@ def _recommendation_metadata(
         "first_choice_categories": dg.MetadataValue.md(
             markdown_table(first_choice.rename_axis("category").reset_index(name="customers"))
         ),
-        "examples": dg.MetadataValue.md(
+        # Aggregates only: the run history is not covered by erasure, so no customer ids.
+        "most_common_reasons": dg.MetadataValue.md(
             markdown_table(
-                recommendations[recommendations["basis"] != "popularity"].head(10)[
-                    ["customer_id", "rank", "category", "score", "reason"]
-                ]
+                recommendations[recommendations["basis"] != "popularity"]["reason"]
+                .value_counts()
+                .head(10)
+                .rename_axis("reason")
+                .reset_index(name="recommendations")
             )
         ),
     }

@@ -13,9 +13,10 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from orchestration.project import dbt_project
+from orchestration.refresh_lock import acquire, release
 from orchestration.settings import (
     Settings,
     duckdb_memory_limit,
@@ -108,7 +109,25 @@ class InsightsConfig(dg.ConfigurableResource):
 class WarehouseResource(DuckDBResource):
     """DuckDBResource that always closes its connection. Upstream's get_connection skips the
     close when the step raises, which in a long-lived process (in-process runs, `insights run`
-    after a failure) leaves the warehouse open and makes the next connection fail."""
+    after a failure) leaves the warehouse open and makes the next connection fail.
+
+    A run that uses the warehouse holds its refresh lock (orchestration/refresh_lock.py) from
+    the start to the end of the run: a second run, from the CLI, the UI or a schedule, fails
+    at its start with "a refresh is running (run ..., since ...)"."""
+
+    _lock_run_id: str | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run_id = context.run.run_id if context.run is not None else "no-run"
+        note = acquire(self.database, run_id)
+        self._lock_run_id = run_id
+        if note and context.log is not None:
+            context.log.warning(note)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._lock_run_id is not None:
+            release(self.database, self._lock_run_id)
+            self._lock_run_id = None
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -136,6 +155,22 @@ class WarehouseResource(DuckDBResource):
         raise AssertionError("unreachable")
 
 
+class PublishGateConfig(dg.ConfigurableResource):
+    """The publish gate (publishing/gate.py): how far a metric may fall since the last publish
+    before the run stops without refitting, promoting or publishing."""
+
+    accept_drop: bool = Field(
+        default=False,
+        description="Publish this run although a metric fell beyond the allowed share (a real "
+        "drop, e.g. a backfill as of an earlier date). Same as `insights run --accept-drop`.",
+    )
+    max_drop_share: float = Field(
+        default=0.5,
+        description="Block when customers, buyers, orders, revenue of the last 30 days, scored "
+        "share or segment count fell by more than this share of the last publish's value.",
+    )
+
+
 def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
     """Resources for the code location. Given explicit settings (tests), they are pinned;
     otherwise the run settings resolve from the environment when a run starts."""
@@ -158,4 +193,5 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
         "insights": insights,
         "warehouse": WarehouseResource(database=str(warehouse_path)),
         "dbt": DbtCliResource(project_dir=dbt_project),
+        "publish_gate": PublishGateConfig(),
     }

@@ -25,6 +25,7 @@ from ml.segmentation.features import FEATURE_DESCRIPTIONS, SegmentationFeatures
 from ml.segmentation.naming import describe_segment
 from ml.segmentation.profiles import population_profile, segment_profiles
 from ml.segmentation.refit import decide_refit
+from orchestration.defs.gate import DROP_GATE
 from orchestration.defs.landing import DATA_SCIENCE_OWNERS as OWNERS
 from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
 from orchestration.defs.warehouse import (
@@ -110,7 +111,7 @@ def load_current_model(store: ModelStore) -> tuple[str, SegmentationModel, dict]
 
 @dg.asset(
     key=SEGMENT_MODEL,
-    deps=[FEATURES],
+    deps=[FEATURES, DROP_GATE],
     group_name=GROUP,
     kinds={"sklearn", "duckdb"},
     owners=OWNERS,
