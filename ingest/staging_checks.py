@@ -45,6 +45,8 @@ def render_base_model(name: str, variables: dict[str, Any], raw_schema: str = "r
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
     env.globals.update(
         var=var,
+        # Run values (macros/run_settings.sql) are the ones given here, not the environment's.
+        run_setting=var,
         source=lambda _source, table: f"{raw_schema}.{table}",
         ref=lambda model: model,
         config=lambda **_: "",

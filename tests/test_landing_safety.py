@@ -72,7 +72,8 @@ def test_a_utf16_file_error_names_the_encoding_setting_not_the_data(landing_dir:
     rows = "customer_id,signup_at,email\n" + "".join(
         f"C{i},2024-01-0{i % 9 + 1},jane{i}.doe@example.com\n" for i in range(30)
     )
-    (landing_dir / "customers.csv").write_bytes(rows.encode("utf-16"))
+    # Without a byte-order mark (a UTF-16 file with one is recognised and loads).
+    (landing_dir / "customers.csv").write_bytes(rows.encode("utf-16-le"))
     with pytest.raises(LandingError) as excinfo:
         _load(landing_dir, "customers")
     message = str(excinfo.value)
