@@ -24,6 +24,7 @@ from ingest.contract import ENTITIES, Entity
 # Scalars are read with fetchall(): DuckDB 2.0 keeps a fetchone() result open, and an open
 # result blocks the next register() on the connection.
 from ingest.mapping import MAPPING_FILE_NAME, EntityMapping, LandingMapping
+from publishing.failpoints import failpoint
 
 RAW_SCHEMA = "raw"
 # Columns the loader adds to every raw table.
@@ -144,6 +145,15 @@ def load_entity(
     report.files = [str(f) for f in files]
     report.file_format = detect_format(files, entity_mapping)
     load_key = _load_key(entity_mapping, suppression)
+    unrecorded = _unrecorded_rows(con, entity)
+    if unrecorded:
+        # Rows whose load was never recorded (a load interrupted by an older version, or the
+        # table edited by hand): which files they came from is unknown, so reload everything.
+        report.notes.append(
+            f"repaired: {unrecorded} row(s) of a load with no file record were removed and "
+            "every file reloaded"
+        )
+        incremental = False
     new_files = _new_files_only(con, entity, files, load_key) if incremental else None
     if new_files is not None and not new_files:
         report.mode = "unchanged"
@@ -154,6 +164,31 @@ def load_entity(
         report.mode = "append"
     to_read = new_files if new_files is not None else files
     report.files_read = len(to_read)
+    # The rows, their file records and the load log commit together: a load killed half-way
+    # leaves the tables as they were, never rows that the next run would append again.
+    con.execute("begin transaction")
+    try:
+        _load_files(con, entity, entity_mapping, to_read, files, load_key, suppression, report)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return report
+
+
+def _load_files(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    entity_mapping: EntityMapping,
+    to_read: list[Path],
+    files: list[Path],
+    load_key: str,
+    suppression: Suppression | None,
+    report: LoadReport,
+) -> None:
+    """Read `to_read` into a new batch of raw.<entity> (appended or replacing the table), then
+    record the files and write the load log; the caller holds the transaction."""
+    entity_name = entity.name
     batch = _next_batch(con, entity)
     scans = [
         _scan_file(con, f, report.file_format, entity_mapping, index)
@@ -165,7 +200,7 @@ def load_entity(
         _record_files(con, entity, files, batch, load_key, replace=True)
         report.notes.append("every file is empty: table left empty")
         _write_load_log(con, entity, report)
-        return report
+        return
 
     table = f"{RAW_SCHEMA}.{entity.raw_table}"
     if scans:
@@ -201,12 +236,12 @@ def load_entity(
         scan.drop(con)
     if report.rows_loaded + report.rows_rejected == 0 and report.mode == "full":
         report.notes.append("files hold a header only: table left empty")
+    failpoint("load:before_record")
     _record_files(con, entity, to_read, batch, load_key, replace=report.mode == "full")
     if report.mode == "append":
         report.notes.append(f"appended {len(to_read)} new file(s); earlier files unchanged")
         _add_previous_counts(con, entity, report)
     _write_load_log(con, entity, report)
-    return report
 
 
 def _files_table(entity: Entity) -> str:
@@ -253,6 +288,17 @@ def _new_files_only(
         if key != load_key or file not in current or _fingerprint(current[file]) != (size, mtime):
             return None
     return [f for name, f in current.items() if name not in loaded]
+
+
+def _unrecorded_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> int:
+    """Rows of raw.<entity> whose batch has no record in raw.<entity>_files."""
+    table = f"{RAW_SCHEMA}.{entity.raw_table}"
+    if not _table_exists(con, table) or not _table_exists(con, _files_table(entity)):
+        return 0
+    return con.execute(
+        f"select count(*) from {table} "
+        f"where _batch not in (select distinct batch from {_files_table(entity)})"
+    ).fetchall()[0][0]
 
 
 BATCHES = f"{RAW_SCHEMA}.load_batches"

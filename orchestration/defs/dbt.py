@@ -29,6 +29,7 @@ from orchestration.defs.resources import (
 )
 from orchestration.defs.warehouse import table_metadata
 from orchestration.project import dbt_project
+from orchestration.settings import max_abs_amount
 from publishing.failpoints import failpoint
 
 # dbt folder (first level under models/) -> Dagster group.
@@ -97,6 +98,7 @@ def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, A
         "churn_horizon_days": settings.churn_horizon_days,
         "warehouse_path": warehouse.database,
         "run_date": datetime.now(UTC).date().isoformat(),
+        "max_abs_amount": max_abs_amount(),
     }
 
 
