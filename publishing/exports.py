@@ -220,10 +220,11 @@ def prune_exports(export_dir: Path, keep: int) -> list[str]:
 
 
 def purge_customers(
-    export_dir: Path, is_erased: Callable[[pd.Series], pd.Series], note: str
+    export_dir: Path, is_erased: Callable[[pd.DataFrame], pd.Series], note: str
 ) -> dict[str, int]:
     """Remove erased customers from every export still on disk: each affected as-of date gets a
-    new version folder without them (swapped in like any export). Returns rows removed per
+    new version folder without them (swapped in like any export). `is_erased` gets an audience's
+    rows (customer_id, email_sha256, ...) and says which to drop. Returns rows removed per
     as-of date."""
     export_dir = Path(export_dir)
     removed: dict[str, int] = {}
@@ -239,7 +240,7 @@ def purge_customers(
                 if entry["format"] != "parquet":
                     continue
                 rows = con.execute(f"select * from '{folder / entry['file']}'").df()
-                erased = is_erased(rows["customer_id"]).to_numpy(dtype=bool)
+                erased = is_erased(rows).to_numpy(dtype=bool)
                 dropped += int(erased.sum())
                 audiences[entry["audience"]] = rows[~erased].reset_index(drop=True)
         finally:
