@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from demo_data import generate, write_dataset
-from ingest.identifiers import ID_SCHEMES, register_id_functions
+from ingest.identifiers import ID_SCHEMES, normalise_id, register_id_functions
 from ingest.landing import Suppression
 from orchestration.cli import main
 from privacy.suppression import SuppressionList
@@ -138,7 +138,10 @@ def test_re_ingested_rows_do_not_bring_the_customer_back(erased: Path) -> None:
     warehouse = erased / "warehouse.duckdb"
     # The id written another way is still the erased customer.
     assert query(warehouse, "select * from raw.orders where order_id like 'ORE%'").empty
-    assert query(warehouse, "select * from raw.events where occurred_at like '2025-12-30%'").empty
+    for table in ("raw.events", "raw.orders", "raw.customers"):
+        ids = query(warehouse, f"select distinct customer_id from {table}")["customer_id"]
+        normalised = {normalise_id(i, "id_nfkc_casefold") for i in ids.dropna()}
+        assert normalise_id(FORGOTTEN, "id_nfkc_casefold") not in normalised, table
     audit = query(
         warehouse,
         "select entity, rows_dropped_as_erased, rows_unaccounted from quarantine.load_audit",
@@ -152,6 +155,7 @@ def test_re_ingested_rows_do_not_bring_the_customer_back(erased: Path) -> None:
     email_hash = email_sha256(email)
     assert _hits_in_files(erased / "exports", email_hash) == []
     assert not _in_file_bytes(erased / "serving.duckdb", email.lower())
+    assert not _in_file_bytes(warehouse, FORGOTTEN)
 
 
 def test_ids_are_normalised_identically_in_python_and_sql(tmp_path: Path) -> None:
