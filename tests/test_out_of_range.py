@@ -28,7 +28,7 @@ BAD_LINES = [
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> RefreshedWarehouse:
     root = tmp_path_factory.mktemp("out_of_range")
     landing = write_dataset(
-        generate(n_customers=300, seed=31), root / "landing", root / "t"
+        generate(n_customers=500, seed=23), root / "landing", root / "t"
     ).landing_dir
     orders = pd.read_csv(landing / "orders.csv", dtype=str)
     first = orders.iloc[-1]
