@@ -64,14 +64,14 @@ def _in_file_bytes(path: Path, needle: str) -> bool:
 
 
 def _history_rows(warehouse: Path, customer_id: str) -> int:
-    return int(
-        query(
-            warehouse,
-            "select (select count(*) from ml.segment_history where customer_id = $id) + "
-            "(select count(*) from ml.score_history where customer_id = $id) as n",
-            {"id": customer_id},
-        )["n"].iloc[0]
-    )
+    """The customer's rows in the history tables that the erasure step has to delete: those of
+    earlier as-of dates (the refresh's own date is rewritten from the filtered raw data)."""
+    counts = [
+        f"(select count(*) from {table} where customer_id = $id "
+        f"and as_of_date < (select max(as_of_date) from {table}))"
+        for table in ("ml.segment_history", "ml.score_history")
+    ]
+    return int(query(warehouse, f"select {' + '.join(counts)} as n", {"id": customer_id})["n"][0])
 
 
 def _email_of(landing: Path, customer_id: str) -> str:
@@ -206,6 +206,7 @@ def test_erasure_log_is_keyed_by_hash_with_each_customers_own_counts(erased: Pat
     suppression_list = SuppressionList(erased / "privacy")
     applied = log[log["event"] == "applied"].set_index("customer_hash")["details"]
     for customer_id, rows in history.items():
+        assert rows > 0
         details = applied[suppression_list.hash(customer_id)]
         details = details.iloc[0] if isinstance(details, pd.Series) else details
         assert details.startswith(f"history rows {rows}, "), (customer_id, details)
