@@ -43,10 +43,11 @@ def classify_infrastructure_error(exc: BaseException | str, path: str | Path) ->
         filename = getattr(error, "filename", None) or path
         for errnum, name in (*_FULL_DISK_ERRNOS.items(), *_READ_ONLY_ERRNOS.items()):
             if code == errnum or name in text:
+                detail = text.strip().splitlines()[0] if text.strip() else name
+                where = "" if str(filename) in detail else f" ({filename})"
                 return (
-                    f"{name} while writing {filename}: free space or fix the permissions of "
-                    f"{Path(filename).parent}, then run again (not retried: it would fail the "
-                    "same way)"
+                    f"{name}: {detail}{where}. Free space or fix the permissions there, then run "
+                    "again (not retried: it would fail the same way)"
                 )
         if any(message in text for message in _BROKEN_FILE_MESSAGES):
             first_line = text.strip().splitlines()[0] if text.strip() else text
