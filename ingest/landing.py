@@ -27,12 +27,14 @@ import duckdb
 import pandas as pd
 
 from ingest.contract import ENTITIES, Entity
+from ingest.identifiers import normalise_id_sql, register_id_functions
 
 # Scalars are read with fetchall(): DuckDB 2.0 keeps a fetchone() result open, and an open
 # result blocks the next register() on the connection.
 from ingest.mapping import MAPPING_FILE_NAME, WHITESPACE, EntityMapping, LandingMapping
 from ingest.sniff import describe_delimiter, read_head, sniff_delimiter, split_line
 from privacy.redaction import redact_quoted
+from publishing.failpoints import failpoint
 
 RAW_SCHEMA = "raw"
 # Columns the loader adds to every raw table.
@@ -73,17 +75,59 @@ class LoadReport:
 @dataclass(frozen=True)
 class Suppression:
     """Erased customers as salted hashes (see privacy/suppression.py); rows that hash into
-    `customer_hashes` are never loaded. Orders of erased customers are remembered as hashes in
+    `customer_hashes` are never loaded. Ids are compared in their normalised form under each
+    scheme in `id_schemes` (ingest/identifiers.py), so `c1`, ` C1 ` and `C1` + zero-width space
+    are the erased `C1`. Customer rows whose e-mail hashes into `email_keys` are dropped too
+    (the same person under a new id). Orders of erased customers are remembered as hashes in
     raw.suppressed_orders so their order lines can be dropped too."""
 
     salt_hex: str
     customer_hashes: frozenset[str]
+    id_schemes: tuple[str, ...] = ("id_nfkc_casefold",)
+    email_keys: frozenset[str] = frozenset()
 
-    def hash_sql(self, column: str) -> str:
+    def hash_sql(self, column: str, scheme: str | None = None) -> str:
+        """The salted hash of the id in `column` under `scheme` (default: the first one)."""
+        normalised = normalise_id_sql(column, scheme or self.id_schemes[0])
+        return f"sha256('{self.salt_hex}' || {normalised})"
+
+    def erased_id_sql(self, column: str) -> str:
+        """True when the id in `column` is an erased customer's under any stored scheme."""
+        return " or ".join(
+            f"{self.hash_sql(column, scheme)} in (select customer_hash from _suppressed_customers)"
+            for scheme in self.id_schemes
+        )
+
+    def order_hash_sql(self, column: str) -> str:
+        # Order ids join exactly (trimmed) in staging, so they are matched the same way.
         return f"sha256('{self.salt_hex}' || trim(cast({column} as varchar)))"
+
+    def email_key_sql(self, column: str) -> str:
+        """Salted hash of the export's email_sha256 (SHA-256 of the trimmed, lower-cased
+        address), so the key can be computed from an export file as well."""
+        return f"sha256('{self.salt_hex}' || sha256(lower(trim(cast({column} as varchar)))))"
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The hash lists and the id normalisation functions, for the SQL above."""
+        register_id_functions(con)
+        con.register(
+            "_suppressed_customers",
+            pd.DataFrame({"customer_hash": sorted(self.customer_hashes)}, dtype="string"),
+        )
+        con.register(
+            "_suppressed_emails",
+            pd.DataFrame({"email_key": sorted(self.email_keys)}, dtype="string"),
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not self.customer_hashes and not self.email_keys
 
 
 SUPPRESSED_ORDERS = f"{RAW_SCHEMA}.suppressed_orders"
+# E-mail keys (Suppression.email_key_sql) of the customer rows the last customers load dropped:
+# the pipeline adds them to the suppression list, so the person stays out under a new id.
+SUPPRESSED_EMAILS = f"{RAW_SCHEMA}.suppressed_emails"
 
 
 def resolve_files(landing_dir: Path, mapping: EntityMapping) -> list[Path]:
@@ -175,6 +219,15 @@ def load_entity(
     report.files = [str(f) for f in files]
     report.file_format = detect_format(files, entity_mapping)
     load_key = _load_key(entity_mapping, suppression)
+    unrecorded = _unrecorded_rows(con, entity)
+    if unrecorded:
+        # Rows whose load was never recorded (a load interrupted by an older version, or the
+        # table edited by hand): which files they came from is unknown, so reload everything.
+        report.notes.append(
+            f"repaired: {unrecorded} row(s) of a load with no file record were removed and "
+            "every file reloaded"
+        )
+        incremental = False
     new_files = _new_files_only(con, entity, files, load_key) if incremental else None
     if new_files is not None and not new_files:
         report.mode = "unchanged"
@@ -185,6 +238,31 @@ def load_entity(
         report.mode = "append"
     to_read = new_files if new_files is not None else files
     report.files_read = len(to_read)
+    # The rows, their file records and the load log commit together: a load killed half-way
+    # leaves the tables as they were, never rows that the next run would append again.
+    con.execute("begin transaction")
+    try:
+        _load_files(con, entity, entity_mapping, to_read, files, load_key, suppression, report)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return report
+
+
+def _load_files(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    entity_mapping: EntityMapping,
+    to_read: list[Path],
+    files: list[Path],
+    load_key: str,
+    suppression: Suppression | None,
+    report: LoadReport,
+) -> None:
+    """Read `to_read` into a new batch of raw.<entity> (appended or replacing the table), then
+    record the files and write the load log; the caller holds the transaction."""
+    entity_name = entity.name
     batch = _next_batch(con, entity)
     scans = [
         _scan_file(con, f, report.file_format, entity_mapping, index)
@@ -195,7 +273,7 @@ def load_entity(
         for scan in scans:
             scan.drop(con)
         raise LandingError(
-            f"{entity_name}: {', '.join(f.name for f in files)} in {landing_dir} hold no data "
+            f"{entity_name}: {', '.join(f.name for f in files)} in {files[0].parent} hold no data "
             "row (empty or header only); a required file must not be empty. The tables keep "
             "the previous load; put the complete file back and run again"
         )
@@ -204,7 +282,7 @@ def load_entity(
         _record_files(con, entity, files, batch, load_key, replace=True)
         report.notes.append("every file is empty: table left empty")
         _write_load_log(con, entity, report)
-        return report
+        return
 
     table = f"{RAW_SCHEMA}.{entity.raw_table}"
     if scans:
@@ -251,12 +329,12 @@ def load_entity(
         scan.drop(con)
     if report.rows_loaded + report.rows_rejected == 0 and report.mode == "full":
         report.notes.append("files hold a header only: table left empty")
+    failpoint("load:before_record")
     _record_files(con, entity, to_read, batch, load_key, replace=report.mode == "full")
     if report.mode == "append":
         report.notes.append(f"appended {len(to_read)} new file(s); earlier files unchanged")
         _add_previous_counts(con, entity, report)
     _write_load_log(con, entity, report)
-    return report
 
 
 def _lines_scanned(con: duckdb.DuckDBPyConnection, scans: list[_Scan]) -> int:
@@ -278,6 +356,8 @@ def _load_key(mapping: EntityMapping, suppression: Suppression | None) -> str:
     digest = hashlib.sha256(repr(mapping).encode())
     if suppression is not None:
         digest.update(",".join(sorted(suppression.customer_hashes)).encode())
+        digest.update(",".join(suppression.id_schemes).encode())
+        digest.update(",".join(sorted(suppression.email_keys)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -313,6 +393,17 @@ def _new_files_only(
         if key != load_key or file not in current or _fingerprint(current[file]) != (size, mtime):
             return None
     return [f for name, f in current.items() if name not in loaded]
+
+
+def _unrecorded_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> int:
+    """Rows of raw.<entity> whose batch has no record in raw.<entity>_files."""
+    table = f"{RAW_SCHEMA}.{entity.raw_table}"
+    if not _table_exists(con, table) or not _table_exists(con, _files_table(entity)):
+        return 0
+    return con.execute(
+        f"select count(*) from {table} "
+        f"where _batch not in (select distinct batch from {_files_table(entity)})"
+    ).fetchall()[0][0]
 
 
 BATCHES = f"{RAW_SCHEMA}.load_batches"
@@ -838,33 +929,41 @@ def _without_suppressed(
     """Materialise the mapped rows once, count and drop erased customers' rows."""
     if entity.name == "orders" and (mode == "full" or not _table_exists(con, SUPPRESSED_ORDERS)):
         con.execute(f"create or replace table {SUPPRESSED_ORDERS} (order_hash varchar)")
-    if not suppression.customer_hashes:
+    if entity.name == "customers" and (mode == "full" or not _table_exists(con, SUPPRESSED_EMAILS)):
+        con.execute(f"create or replace table {SUPPRESSED_EMAILS} (email_key varchar)")
+    if suppression.empty:
         return body
-    con.register(
-        "_suppressed_customers",
-        pd.DataFrame({"customer_hash": sorted(suppression.customer_hashes)}, dtype="string"),
-    )
+    suppression.register(con)
     con.execute(f"create or replace temp table _mapped as {body}")
     if "customer_id" in entity.columns:
-        erased = (
-            f"{suppression.hash_sql('customer_id')} in "
-            "(select customer_hash from _suppressed_customers)"
-        )
+        erased = f"({suppression.erased_id_sql('customer_id')})"
     elif entity.name == "order_items" and _table_exists(con, SUPPRESSED_ORDERS):
         erased = (
-            f"{suppression.hash_sql('order_id')} in (select order_hash from {SUPPRESSED_ORDERS})"
+            f"{suppression.order_hash_sql('order_id')} in "
+            f"(select order_hash from {SUPPRESSED_ORDERS})"
         )
     else:
         return "select * from _mapped"
+    if entity.name == "customers":
+        # The erased customers' e-mails, then every row with one of them or a known one.
+        email_key = suppression.email_key_sql("email")
+        con.execute(
+            f"insert into {SUPPRESSED_EMAILS} select distinct {email_key} from _mapped "
+            f"where {erased} and nullif(trim(email), '') is not null"
+        )
+        erased = (
+            f"({erased} or {email_key} in (select email_key from _suppressed_emails "
+            f"union all select email_key from {SUPPRESSED_EMAILS}))"
+        )
     if entity.name == "orders":
         con.execute(
             f"insert into {SUPPRESSED_ORDERS} select distinct "
-            f"{suppression.hash_sql('order_id')} as order_hash from _mapped where {erased}"
+            f"{suppression.order_hash_sql('order_id')} as order_hash from _mapped where {erased}"
         )
     report.rows_suppressed = con.execute(f"select count(*) from _mapped where {erased}").fetchall()[
         0
     ][0]
-    return f"select * from _mapped where not ({erased})"
+    return f"select * from _mapped where not coalesce({erased}, false)"
 
 
 def _with_derived_order_id(body: str) -> str:
@@ -950,7 +1049,7 @@ def _create_rejects(
     if parts:
         body = " union all ".join(parts)
         total = con.execute(f"select count(*) from ({body})").fetchall()[0][0]
-        if suppression is not None and suppression.customer_hashes:
+        if suppression is not None and not suppression.empty:
             body = _rejects_without_suppressed(con, body, suppression)
         before = con.execute(f"select count(*) from {table}").fetchall()[0][0]
         con.execute(f"insert into {table} by name {body}")
@@ -966,28 +1065,35 @@ def _rejects_without_suppressed(
     con: duckdb.DuckDBPyConnection, body: str, suppression: Suppression
 ) -> str:
     """A line the parser could not read is dropped when any of its fields is an erased
-    customer's id (or one of their order ids)."""
-    con.register(
-        "_suppressed_customers",
-        pd.DataFrame({"customer_hash": sorted(suppression.customer_hashes)}, dtype="string"),
-    )
+    customer's id (in any of its normalised forms), one of their order ids or e-mails."""
+    suppression.register(con)
     orders = (
-        f" union all select order_hash from {SUPPRESSED_ORDERS}"
+        f"(select coalesce(list(order_hash), []) from {SUPPRESSED_ORDERS})"
         if _table_exists(con, SUPPRESSED_ORDERS)
-        else ""
+        else "[]::varchar[]"
     )
-    field_hash = suppression.hash_sql("trim(field, '\"')")
+    emails = "select email_key from _suppressed_emails"
+    if _table_exists(con, SUPPRESSED_EMAILS):
+        emails += f" union all select email_key from {SUPPRESSED_EMAILS}"
+    fields = "regexp_split_to_array(coalesce(raw_line, ''), '[,;|\t]')"
+    field = "trim(field, '\"')"
+    checks = [
+        f"list_has_any(list_transform({fields}, lambda field: {suppression.hash_sql(field, s)}), "
+        "(select coalesce(list(customer_hash), []) from _suppressed_customers))"
+        for s in suppression.id_schemes
+    ]
+    checks.append(
+        f"list_has_any(list_transform({fields}, "
+        f"lambda field: {suppression.order_hash_sql(field)}), {orders})"
+    )
+    checks.append(
+        f"list_has_any(list_transform({fields}, "
+        f"lambda field: {suppression.email_key_sql(field)}), "
+        f"(select coalesce(list(email_key), []) from ({emails})))"
+    )
     return f"""
         select * from ({body}) as rejects
-        where not list_has_any(
-            list_transform(
-                regexp_split_to_array(coalesce(raw_line, ''), '[,;|\t]'),
-                lambda field: {field_hash}
-            ),
-            (select coalesce(list(customer_hash), []) from (
-                select customer_hash from _suppressed_customers{orders}
-            ))
-        )
+        where not ({" or ".join(checks)})
     """
 
 

@@ -325,7 +325,7 @@ def failure_messages(result) -> list[tuple[str, str]]:
             error = event.step_failure_data.user_failure_data
             description = error.description if error and error.description else None
             if description is None and event.step_failure_data.error is not None:
-                description = event.step_failure_data.error.message.strip().splitlines()[-1]
+                description = _error_summary(event.step_failure_data.error)
             messages.append((event.step_key or "run", description or "failed"))
         elif event.is_run_failure and not messages:
             # Failed before any step (e.g. another refresh holds the lock): the run's error.
@@ -354,6 +354,20 @@ def _inspect(args: argparse.Namespace) -> int:
         e.error or e.rows_quarantined for e in inspection.entities
     )
     return 0 if fits else 1
+
+
+def _error_summary(error) -> str:  # error: dagster SerializableErrorInfo
+    """The step's error and what caused it ("Error occurred while executing op ...:" alone
+    hides the cause, e.g. "ValueError: Input X contains infinity")."""
+    lines = []
+    while error is not None:
+        text = error.message.strip()
+        if text:
+            lines.append(text.splitlines()[-1])
+        error = error.cause or error.context
+    if not lines:
+        return "failed"
+    return lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"
 
 
 def _forget(args: argparse.Namespace) -> int:

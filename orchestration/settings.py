@@ -7,6 +7,7 @@ them per run.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import urllib.parse
@@ -20,6 +21,8 @@ DEFAULT_CHURN_HORIZON_DAYS = 90
 DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 # Dates before this are quarantined as implausibly old (INSIGHTS_MIN_VALID_DATE overrides it).
 DEFAULT_MIN_VALID_DATE = "1950-01-01"
+# Amounts beyond this absolute value are quarantined as implausible (they overflow model inputs).
+DEFAULT_MAX_ABS_AMOUNT = 1e12
 
 
 class SettingsError(ValueError):
@@ -124,3 +127,19 @@ def duckdb_memory_limit(environ: dict[str, str] | None = None) -> str:
             f"INSIGHTS_DUCKDB_MEMORY_LIMIT={value!r} is not a size such as 4GB or 500MB"
         )
     return value
+
+
+def max_abs_amount(environ: dict[str, str] | None = None) -> float:
+    """INSIGHTS_MAX_ABS_AMOUNT: the largest plausible absolute amount, unit price or order-line
+    total (the dbt var `max_abs_amount`); larger or infinite values are quarantined."""
+    env = os.environ if environ is None else environ
+    value = env.get("INSIGHTS_MAX_ABS_AMOUNT", "").strip()
+    if not value:
+        return DEFAULT_MAX_ABS_AMOUNT
+    try:
+        limit = float(value)
+    except ValueError as exc:
+        raise SettingsError(f"INSIGHTS_MAX_ABS_AMOUNT={value!r} is not a number") from exc
+    if not math.isfinite(limit) or limit <= 0:
+        raise SettingsError(f"INSIGHTS_MAX_ABS_AMOUNT={value!r} must be a positive finite number")
+    return limit

@@ -136,6 +136,7 @@ def write_exports(
     versions = export_dir / VERSIONS
     try:
         versions.mkdir(parents=True, exist_ok=True)
+        remove_partial_folders(export_dir)
         folder = versions / f"{as_of}-{uuid.uuid4().hex[:8]}"
         building = folder.with_name(folder.name + ".partial")
         building.mkdir()
@@ -162,11 +163,18 @@ def write_exports(
         building.rename(folder)
         link = export_dir / as_of
         _swap_link(link, Path(VERSIONS) / folder.name)
-    except OSError as exc:
+    except BaseException as exc:
+        # Nothing of a failed export stays behind (a killed one is removed by the next run).
         shutil.rmtree(building, ignore_errors=True)
-        raise PublishError(
-            f"cannot write exports under {export_dir}: {exc.strerror or exc}"
-        ) from exc
+        if not (export_dir / as_of).is_symlink() or os.readlink(export_dir / as_of) != str(
+            Path(VERSIONS) / folder.name
+        ):
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise PublishError(
+                f"cannot write exports under {export_dir}: {exc.strerror or exc}"
+            ) from exc
+        raise
     prune_exports(export_dir, policy.keep_export_dates)
     return ExportResult(folder, link, files, excluded_without_consent)
 
@@ -220,6 +228,15 @@ def _swap_link(link: Path, target: Path) -> None:
     os.replace(temp, link)
 
 
+def remove_partial_folders(export_dir: Path) -> list[Path]:
+    """Version folders a failed or killed export was still writing."""
+    versions = Path(export_dir) / VERSIONS
+    partial = list(versions.glob("*.partial")) if versions.exists() else []
+    for folder in partial:
+        shutil.rmtree(folder, ignore_errors=True)
+    return partial
+
+
 def prune_exports(export_dir: Path, keep: int) -> list[str]:
     """Keep the newest `keep` as-of dates; delete version folders no link points at (older
     versions of re-run dates, partial folders of killed runs)."""
@@ -241,10 +258,11 @@ def prune_exports(export_dir: Path, keep: int) -> list[str]:
 
 
 def purge_customers(
-    export_dir: Path, is_erased: Callable[[pd.Series], pd.Series], note: str
+    export_dir: Path, is_erased: Callable[[pd.DataFrame], pd.Series], note: str
 ) -> dict[str, int]:
     """Remove erased customers from every export still on disk: each affected as-of date gets a
-    new version folder without them (swapped in like any export). Returns rows removed per
+    new version folder without them (swapped in like any export). `is_erased` gets an audience's
+    rows (customer_id, email_sha256, ...) and says which to drop. Returns rows removed per
     as-of date."""
     export_dir = Path(export_dir)
     removed: dict[str, int] = {}
@@ -260,7 +278,7 @@ def purge_customers(
                 if entry["format"] != "parquet":
                     continue
                 rows = con.execute(f"select * from '{folder / entry['file']}'").df()
-                erased = is_erased(rows["customer_id"]).to_numpy(dtype=bool)
+                erased = is_erased(rows).to_numpy(dtype=bool)
                 dropped += int(erased.sum())
                 audiences[entry["audience"]] = rows[~erased].reset_index(drop=True)
         finally:
@@ -270,10 +288,14 @@ def purge_customers(
         new = folder.with_name(f"{link.name}-{uuid.uuid4().hex[:8]}")
         building = new.with_name(new.name + ".partial")
         building.mkdir()
-        manifest["files"] = _write_files(audiences, building)
-        manifest["erasure_applied"] = note
-        (building / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        building.rename(new)
+        try:
+            manifest["files"] = _write_files(audiences, building)
+            manifest["erasure_applied"] = note
+            (building / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+            building.rename(new)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
         _swap_link(link, Path(VERSIONS) / new.name)
         shutil.rmtree(folder, ignore_errors=True)
         removed[link.name] = dropped

@@ -10,6 +10,7 @@ that fails or is killed before the rename leaves the old file as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -114,22 +115,34 @@ def publish_serving_database(
                     f"comment on column {build}.{SCHEMA}.{table}.{column} is {_quote(text)}"
                 )
         warehouse.execute(f"checkpoint {build}")
-    except duckdb.IOException as exc:  # disk full, quota, I/O error while writing
-        warehouse.execute(f"detach database if exists {build}")
-        temp.unlink(missing_ok=True)
+    except (duckdb.IOException, OSError) as exc:  # disk full, quota, I/O error while writing
+        _discard(warehouse, build, temp)
         raise PublishError(f"cannot write {temp}: {str(exc).splitlines()[0]}") from exc
+    except BaseException:
+        _discard(warehouse, build, temp)
+        raise
     finally:
-        warehouse.execute(f"detach database if exists {build}")
+        with contextlib.suppress(duckdb.Error):
+            warehouse.execute(f"detach database if exists {build}")
     if temp.with_name(temp.name + ".wal").exists():
+        _discard(warehouse, build, temp)
         raise RuntimeError(f"{temp} still has a write-ahead log after checkpoint; not publishing")
     failpoint("publish:before_swap")
     try:
         os.replace(temp, serving_path)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
+        _discard(warehouse, build, temp)
         raise PublishError(f"cannot replace {serving_path}: {exc.strerror or exc}") from exc
     _fsync_dir(serving_path.parent)
     return PublishResult(serving_path, publish_id, counts)
+
+
+def _discard(warehouse: duckdb.DuckDBPyConnection, build: str, temp: Path) -> None:
+    """Drop a failed build: detach it, delete its file and write-ahead log."""
+    with contextlib.suppress(duckdb.Error):  # a broken connection: still remove the files
+        warehouse.execute(f"detach database if exists {build}")
+    for leftover in (temp, temp.with_name(temp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
 
 
 class PublishError(RuntimeError):

@@ -1,5 +1,6 @@
 """A refresh killed at any point leaves the serving database and the exports as they were, and
-the next run completes without manual clean-up."""
+the next run completes without manual clean-up; a load killed between writing its rows and
+recording its file leaves no trace the next run would count twice."""
 
 import os
 import signal
@@ -7,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pytest
 
 from demo_data import generate, write_dataset
+from ingest.landing import load_entity
+from ingest.mapping import load_mapping
 
 ROOT = Path(__file__).parents[1]
 # Mid-dbt (the dbt process keeps running, orphaned, holding the warehouse lock for a while),
@@ -75,3 +80,27 @@ def test_killed_refreshes_leave_published_files_untouched_and_the_next_run_succe
         os.readlink(root / "exports" / "2026-01-01").split("/")[-1]
     ]
     assert not list((root / "exports").glob(".*.link"))
+
+
+def test_a_load_killed_between_its_rows_and_its_file_record_is_clean_on_the_rerun(env) -> None:
+    root = Path(env["INSIGHTS_WAREHOUSE_PATH"]).parent
+    landing = root / "landing"
+    (landing / "events").mkdir()
+    day = pd.read_csv(landing / "events.csv", dtype=str).tail(100)
+    day.to_csv(landing / "events" / "extra.csv", index=False)  # a new daily file: appended
+    killed = _run(env, "load:before_record")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    rerun = _run(env)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    con = duckdb.connect(env["INSIGHTS_WAREHOUSE_PATH"], read_only=True)
+    try:
+        loaded = con.execute("select * exclude (_batch) from raw.events order by all").fetchall()
+        audit = con.execute("select entity, rows_unaccounted from quarantine.load_audit").fetchall()
+    finally:
+        con.close()
+    clean = duckdb.connect()
+    load_entity(clean, landing, load_mapping(landing), "events", incremental=False)
+    assert (
+        loaded == clean.execute("select * exclude (_batch) from raw.events order by all").fetchall()
+    )
+    assert all(unaccounted == 0 for _, unaccounted in audit), audit

@@ -1,5 +1,9 @@
 """The raw loader: file discovery, mapping, parser rejects with line numbers, clear errors."""
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -348,3 +352,76 @@ def test_headerless_csv_keeps_true_line_numbers_around_rejects(landing_dir: Path
         ("c5", 5),
     ]
     assert _rows(con, "select _source_row from raw.orders_rejects order by 1") == [(2,), (4,)]
+
+
+_KILLED_LOAD = """
+import sys
+from pathlib import Path
+import duckdb
+from ingest.landing import load_entity
+from ingest.mapping import load_mapping
+landing, database = Path(sys.argv[1]), sys.argv[2]
+con = duckdb.connect(database)
+load_entity(con, landing, load_mapping(landing), "events")
+"""
+
+
+def _load_in_subprocess(landing: Path, database: Path, failpoint: str | None = None) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "INSIGHTS_FAILPOINT"}
+    if failpoint:
+        env["INSIGHTS_FAILPOINT"] = failpoint
+    env["PYTHONPATH"] = str(Path(__file__).parents[1])
+    return subprocess.run(
+        [sys.executable, "-c", _KILLED_LOAD, str(landing), str(database)], env=env, timeout=120
+    ).returncode
+
+
+def _same_as_a_clean_load(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> None:
+    clean = duckdb.connect()
+    load_entity(clean, landing_dir, load_mapping(landing_dir), "events", incremental=False)
+    for table in ("raw.events", "raw.events_rejects"):
+        sql = f"select * exclude (_batch) from {table} order by all"
+        if table.endswith("rejects"):
+            sql = f"select _source_file, _source_row, raw_line from {table} order by all"
+        assert _rows(con, sql) == _rows(clean, sql), table
+    (read, loaded, rejected), count = (
+        _rows(con, "select rows_read, rows_loaded, rows_rejected from raw.events_load")[0],
+        _rows(con, "select count(*) from raw.events")[0][0],
+    )
+    assert (loaded, read) == (count, count + rejected)
+
+
+def test_a_load_killed_before_its_file_record_leaves_no_rows_and_the_rerun_is_clean(
+    landing_dir: Path, tmp_path: Path
+) -> None:
+    folder = landing_dir / "events"
+    folder.mkdir()
+    _daily_event_file(folder, "2024-01-01", ["c1,2024-01-01,login", "c2,2024-01-01,login"])
+    database = tmp_path / "warehouse.duckdb"
+    assert _load_in_subprocess(landing_dir, database) == 0
+    _daily_event_file(folder, "2024-01-02", ["c1,2024-01-02,login", "c3,2024-01-02", "c4,x,y"])
+    # Killed after the new day's rows were written, before the file was recorded.
+    assert _load_in_subprocess(landing_dir, database, "load:before_record") == -signal.SIGKILL
+    con = duckdb.connect(str(database))
+    assert _rows(con, "select distinct _source_file from raw.events") == [("2024-01-01.csv",)]
+    rerun = load_entity(con, landing_dir, load_mapping(landing_dir), "events")
+    assert (rerun.mode, rerun.files_read) == ("append", 1)
+    _same_as_a_clean_load(con, landing_dir)
+
+
+def test_rows_of_an_unrecorded_load_are_removed_and_every_file_reloaded(
+    landing_dir: Path,
+) -> None:
+    folder = landing_dir / "events"
+    folder.mkdir()
+    _daily_event_file(folder, "2024-01-01", ["c1,2024-01-01,login", "c2,2024-01-01"])
+    con = duckdb.connect()
+    mapping = load_mapping(landing_dir)
+    load_entity(con, landing_dir, mapping, "events")
+    # What a crash between the append and its file record left behind in older versions.
+    con.execute("insert into raw.events select * replace (99 as _batch) from raw.events")
+    repaired = load_entity(con, landing_dir, mapping, "events")
+    assert repaired.mode == "full"
+    assert any(note.startswith("repaired: 1 row(s)") for note in repaired.notes)
+    _same_as_a_clean_load(con, landing_dir)
+    assert load_entity(con, landing_dir, mapping, "events").mode == "unchanged"

@@ -14,6 +14,22 @@
     case when isfinite(try_cast({{ column }} as double)) then try_cast({{ column }} as double) end
 {%- endmacro %}
 
+{#- A number that reads as a number but is unusable: infinite, NaN, or beyond var('max_abs_amount')
+    (1e12 by default, INSIGHTS_MAX_ABS_AMOUNT): such values overflow sums and crash models, so the
+    row is quarantined instead. True only for text that parses as a double. -#}
+{% macro number_out_of_range(column, limit=none) -%}
+    coalesce(
+        not isfinite(try_cast({{ column }} as double))
+        or abs(try_cast({{ column }} as double)) > {{ limit if limit is not none else var('max_abs_amount') }},
+        false
+    )
+{%- endmacro %}
+
+{#- The largest quantity a staged order line can hold (the INTEGER column it is cast to). -#}
+{% macro max_quantity() -%}
+    2147483647
+{%- endmacro %}
+
 {% macro parse_boolean(column) -%}
     case
         when lower({{ clean_text(column) }}) in ('true', 't', 'yes', 'y', '1') then true

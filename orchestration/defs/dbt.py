@@ -6,6 +6,7 @@ the tested model and fails this step, so no Python asset downstream runs on bad 
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,8 +32,9 @@ from orchestration.defs.resources import (
     WAREHOUSE_POOL,
     InsightsConfig,
 )
-from orchestration.defs.warehouse import table_metadata
+from orchestration.defs.warehouse import classify_infrastructure_error, table_metadata
 from orchestration.project import dbt_project
+from orchestration.settings import max_abs_amount
 from privacy.redaction import redact_quoted
 from publishing.failpoints import failpoint
 
@@ -161,6 +163,7 @@ def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, A
         "churn_horizon_days": settings.churn_horizon_days,
         "warehouse_path": warehouse.database,
         "run_date": datetime.now(UTC).date().isoformat(),
+        "max_abs_amount": max_abs_amount(),
     }
 
 
@@ -227,19 +230,69 @@ def _build(
             raise_on_error=False,
         )
     failpoint("dbt:started")
-    # dbt holds the DuckDB write lock until it exits, so table metadata is read afterwards.
-    events = list(invocation.stream())
-    _keep_partial_parse(invocation.target_path)
+    try:
+        # dbt holds the DuckDB write lock until it exits, so table metadata is read afterwards.
+        events = list(invocation.stream())
+        _keep_partial_parse(_target_dir_of(invocation))
+    finally:
+        prune_dbt_targets(_target_dir_of(invocation).parent)
     yield from _with_table_metadata(context, events, warehouse)
     if not invocation.is_successful():
         error = str(invocation.get_error())
-        raise dg.Failure(
-            description="dbt build failed; see the failed models/tests above. Downstream "
-            "assets were not run.",
-            metadata={"dbt_error": dbt_error_summary(error)},
-            # Only a lock held by another process is worth retrying; a failed test is not.
-            allow_retries="Could not set lock" in error,
+        cause = classify_infrastructure_error(
+            error + "\n" + _log_tail(invocation), warehouse.database
         )
+        raise dg.Failure(
+            description=cause
+            or "dbt build failed; see the failed models/tests above. Downstream assets were "
+            "not run.",
+            metadata={"dbt_error": dbt_error_summary(error)},
+            # Only a lock held by another process is worth retrying; a failed test, a damaged
+            # warehouse file or a full disk is not.
+            allow_retries=cause is None and "Could not set lock" in error,
+        )
+
+
+# dagster-dbt writes each invocation's artifacts (~9 MB) to target/<step>-<run id[:7]>-<uuid>.
+TARGET_FOLDER = re.compile(r"^[A-Za-z0-9_]+-([0-9a-f]{7})-[0-9a-f-]{7}$")
+KEEP_DBT_TARGET_RUNS = 5
+
+
+def prune_dbt_targets(target_dir: Path, keep_runs: int = KEEP_DBT_TARGET_RUNS) -> list[Path]:
+    """Delete the per-invocation dbt target folders of all but the `keep_runs` most recent runs
+    (a run has one folder per dbt step); returns what was deleted."""
+    if not target_dir.is_dir():
+        return []
+    by_run: dict[str, list[Path]] = {}
+    for folder in target_dir.iterdir():
+        match = TARGET_FOLDER.match(folder.name)
+        if match and folder.is_dir():
+            by_run.setdefault(match.group(1), []).append(folder)
+    newest = sorted(
+        by_run, key=lambda run: max(f.stat().st_mtime for f in by_run[run]), reverse=True
+    )
+    removed = []
+    for run in newest[keep_runs:]:
+        for folder in by_run[run]:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _log_tail(invocation: Any) -> str:
+    """The end of the invocation's dbt.log: where dbt reports an I/O error in full."""
+    log = Path(_target_dir_of(invocation)) / "dbt.log"
+    try:
+        with log.open("rb") as stream:
+            stream.seek(max(0, log.stat().st_size - 20_000))
+            return stream.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _target_dir_of(invocation: Any) -> Path:
+    target = Path(invocation.target_path)
+    return target if target.is_absolute() else Path(invocation.project_dir) / target
 
 
 DBT_ERRORS_HEADING = "Errors parsed from dbt logs:"

@@ -8,7 +8,13 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from ingest.contract import ENTITIES, Entity
-from ingest.landing import RAW_SCHEMA, LandingError, LoadReport, load_entity
+from ingest.landing import (
+    RAW_SCHEMA,
+    SUPPRESSED_EMAILS,
+    LandingError,
+    LoadReport,
+    load_entity,
+)
 from ingest.mapping import MappingError, load_mapping
 from orchestration.defs.resources import (
     DAILY_FRESHNESS,
@@ -69,6 +75,18 @@ def _load_report_metadata(report: LoadReport) -> dict[str, object]:
     }
 
 
+def _remember_erased_emails(con, suppression_list: SuppressionList) -> None:
+    """E-mails of the customer rows the loader dropped as erased join the suppression list, so
+    the person stays out (and out of exports) when they come back under a new id."""
+    if not con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = 'suppressed_emails'"
+    ).fetchall()[0][0]:
+        return
+    keys = {key for (key,) in con.execute(f"select email_key from {SUPPRESSED_EMAILS}").fetchall()}
+    suppression_list.add_email_keys(keys, source="customers load")
+
+
 def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
     deps = [landing_key(entity)]
     if entity.name == "order_items":
@@ -103,10 +121,13 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
         ensure_parent(warehouse.database)
         with warehouse.get_connection() as con:
             try:
-                suppression = SuppressionList(settings.privacy_dir).loader_filter()
+                suppression_list = SuppressionList(settings.privacy_dir)
+                suppression = suppression_list.loader_filter()
                 report = load_entity(con, landing_dir, mapping, entity.name, suppression)
             except LandingError as exc:
                 raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            if entity.name == "customers":
+                _remember_erased_emails(con, suppression_list)
             metadata = table_metadata(con, RAW_SCHEMA, entity.name)
         for note in report.notes:
             context.log.info(note)

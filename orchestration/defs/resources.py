@@ -15,6 +15,7 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
+from orchestration.defs.warehouse import infrastructure_failure
 from orchestration.project import dbt_project
 from orchestration.refresh_lock import acquire, release
 from orchestration.settings import (
@@ -37,7 +38,8 @@ DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
 
 # For steps that can fail transiently: the warehouse file still locked by a process that is
 # finishing (e.g. an orphaned dbt after a crash), a file still being written to the landing
-# folder, a busy disk. Deliberate failures (bad input, failed tests) raise
+# folder, a busy disk. Deliberate failures (bad input, failed tests) and permanent infrastructure
+# errors (a damaged warehouse file, a full disk: warehouse.infrastructure_failure) raise
 # dg.Failure(allow_retries=False) and are not retried.
 TRANSIENT_RETRY = dg.RetryPolicy(
     max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
@@ -134,6 +136,14 @@ class WarehouseResource(DuckDBResource):
         connection = self._connect()
         try:
             yield connection
+        except dg.Failure:
+            raise
+        except Exception as exc:
+            # A damaged file or a full disk met while working: fail now, naming both.
+            failure = infrastructure_failure(exc, self.database)
+            if failure is not None:
+                raise failure from exc
+            raise
         finally:
             connection.close()
 
@@ -148,7 +158,10 @@ class WarehouseResource(DuckDBResource):
                 # (read-only readers) need not repeat it to be compatible.
                 connection.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
                 return connection
-            except duckdb.IOException:
+            except (duckdb.IOException, OSError) as exc:
+                failure = infrastructure_failure(exc, self.database)
+                if failure is not None:
+                    raise failure from exc
                 if attempt == 7:
                     raise
                 time.sleep(min(0.5 * 2**attempt, 10))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +12,63 @@ from dagster_duckdb import DuckDBResource
 
 from ml.model_store import ModelStore
 from orchestration.defs.column_descriptions import column_descriptions
+
+# Failures no retry can fix: a damaged or foreign warehouse file, a full or read-only disk. They
+# fail the step at once with the cause and the path instead of minutes of retries.
+_BROKEN_FILE_MESSAGES = (
+    "not a valid DuckDB database file",
+    "Could not read enough bytes from file",
+    "Corrupt database file",
+    "database file is corrupted",
+    "Checksum mismatch",
+    "checksum mismatch",
+)
+_FULL_DISK_ERRNOS = {errno.ENOSPC: "No space left on device", errno.EDQUOT: "Disk quota exceeded"}
+_READ_ONLY_ERRNOS = {errno.EROFS: "Read-only file system", errno.EACCES: "Permission denied"}
+
+
+def infrastructure_failure(exc: BaseException, path: str | Path) -> dg.Failure | None:
+    """A non-retryable dg.Failure naming the cause and the file when `exc` (or what caused it)
+    is a damaged warehouse file or a full / read-only disk; None for anything else."""
+    cause = classify_infrastructure_error(exc, path)
+    if cause is None:
+        return None
+    return dg.Failure(description=cause, allow_retries=False)
+
+
+def classify_infrastructure_error(exc: BaseException | str, path: str | Path) -> str | None:
+    """The message for a permanent infrastructure error (see `infrastructure_failure`)."""
+    for error in _chain(exc):
+        text = str(error)
+        code = getattr(error, "errno", None)
+        filename = getattr(error, "filename", None) or path
+        for errnum, name in (*_FULL_DISK_ERRNOS.items(), *_READ_ONLY_ERRNOS.items()):
+            if code == errnum or name in text:
+                detail = text.strip().splitlines()[0] if text.strip() else name
+                where = "" if str(filename) in detail else f" ({filename})"
+                return (
+                    f"{name}: {detail}{where}. Free space or fix the permissions there, then run "
+                    "again (not retried: it would fail the same way)"
+                )
+        if any(message in text for message in _BROKEN_FILE_MESSAGES):
+            first_line = text.strip().splitlines()[0] if text.strip() else text
+            return (
+                f"The warehouse file {path} is damaged or not a DuckDB database ({first_line}). "
+                "Restore it from a backup, or move it away to rebuild it from the landing files "
+                "(history tables and past model runs start over); not retried"
+            )
+    return None
+
+
+def _chain(exc: BaseException | str) -> list[BaseException | str]:
+    seen: list[BaseException | str] = []
+    current: BaseException | str | None = exc
+    while current is not None and all(current is not other for other in seen):
+        seen.append(current)
+        if isinstance(current, str):
+            break
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 def ensure_parent(database: str) -> None:

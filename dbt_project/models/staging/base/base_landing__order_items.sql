@@ -29,11 +29,17 @@ select
     _source_row,
     case
         when typed.order_id is null then 'missing_order_id'
+        -- Beyond the INTEGER the staged quantity is cast to (or infinite): not a real count.
+        when {{ number_out_of_range('quantity_text', max_quantity()) }} then 'quantity_out_of_range'
         when quantity_text is not null and quantity is null then 'unparseable_quantity'
         when quantity <= 0 or quantity <> floor(quantity) then 'invalid_quantity'
         when unit_price_text is null then 'missing_amount'
+        when {{ number_out_of_range('unit_price_text') }} then 'amount_out_of_range'
         when unit_price is null then 'unparseable_amount'
         when unit_price < 0 then 'negative_amount'
+        -- Each factor in range, the line total not (e.g. 1e6 units at 1e7 each).
+        when abs(coalesce(quantity, 1) * unit_price) > {{ var('max_abs_amount') }}
+            then 'amount_out_of_range'
         when usable_orders.order_id is null then 'unknown_order_id'
     end as reject_reason
 from typed

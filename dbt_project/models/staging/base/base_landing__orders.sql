@@ -23,6 +23,7 @@ checked as (
             when {{ timestamp_reject_reason('ordered_at_raw', 'ordered_at') }} is not null
                 then {{ timestamp_reject_reason('ordered_at_raw', 'ordered_at') }}
             when amount_text is null then 'missing_amount'
+            when {{ number_out_of_range('amount_text') }} then 'amount_out_of_range'
             when amount is null then 'unparseable_amount'
             when status is null then 'unknown_status'
             when amount < 0 and status <> 'refunded' then 'negative_amount'
