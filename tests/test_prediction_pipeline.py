@@ -136,7 +136,7 @@ def test_as_of_before_most_history_falls_back_to_pareto_nbd_with_a_note(tmp_path
     registry = run.query("select selected_scorer, selection_note, split from ml.churn_models")
     assert registry["selected_scorer"][0] == "pareto_nbd"
     assert registry["selection_note"][0].startswith("fallback: ")
-    assert "cutoffs" in registry["selection_note"][0]
+    assert "cutoff" in registry["selection_note"][0]  # says which cutoffs lack labels
     scores = run.query("select churn_probability, predicted_revenue from ml.churn_scores")
     scored = scores["churn_probability"].dropna()
     assert len(scored) > 100 and scored.between(0, 1, inclusive="neither").all()
