@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install run ui docs test lint bench clean
+.PHONY: install run ui docs test lint bench model-quality clean
 
 # The venv is rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -49,6 +49,11 @@ test: install
 # the pandas reference and a daily incremental refresh; writes BENCHMARKS.md (about 30 minutes).
 bench: install
 	$(BIN)/python -m bench.run --customers 100000 1000000 --write
+
+# Not part of the tests: churn/value quality against a known truth (btyd shapes, one and many
+# acquisition cohorts) and on the demo, 10k customers each through the full pipeline (slow).
+model-quality: install
+	$(BIN)/python -m bench.model_quality --customers 10000
 
 lint: install
 	$(BIN)/ruff check .

@@ -119,7 +119,7 @@ def test_calibrator_maps_scores_to_probabilities() -> None:
     days = rng.uniform(0, 300, 3000)
     y = (rng.random(3000) < days / 300).astype(int)
     isotonic = Calibrator().fit(days, y)
-    assert isotonic.method_ == "isotonic"
+    assert isotonic.method_ == "isotonic_pchip"
     platt = Calibrator().fit(days[:500], y[:500])
     assert platt.method_ == "platt"
     for calibrator in (isotonic, platt):
@@ -139,8 +139,14 @@ def test_time_split_uses_the_newest_cutoff_for_validation() -> None:
     production = split.shifted()
     assert production.calibration == split.validation
     assert split.validation not in split.training
-    with pytest.raises(InsufficientDataError, match="at least 3 historical cutoffs"):
-        time_split(cutoffs[cutoffs < "2025-02-15"])
+    # Two cutoffs: the older one trains and calibrates (on different customers).
+    two = time_split(cutoffs[cutoffs < "2025-02-15"])
+    assert two.validation == pd.Timestamp("2025-02-01")
+    assert two.calibration == pd.Timestamp("2025-01-01")
+    assert two.training == (pd.Timestamp("2025-01-01"),)
+    assert two.shifted().training == (pd.Timestamp("2025-01-01"),)
+    with pytest.raises(InsufficientDataError, match="at least 2 historical cutoffs"):
+        time_split(cutoffs[cutoffs < "2025-01-15"])
 
 
 def test_next_purchase_and_overdue_rules() -> None:

@@ -125,26 +125,25 @@ def test_a_model_worse_than_recency_blocks_scoring(demo_warehouse, tmp_path: Pat
     assert "ml/customer_segments" in materialised  # other branches are not affected
 
 
-def test_as_of_before_most_history_fails_with_a_clear_message(tmp_path: Path) -> None:
+def test_as_of_before_most_history_falls_back_to_pareto_nbd_with_a_note(tmp_path: Path) -> None:
+    """Less history than a horizon plus a few cutoffs: no trainable churn model, so Pareto/NBD
+    (fitted on the orders before the as-of date, no labels) scores customers, and says so."""
     written = write_dataset(
         generate(n_customers=800, seed=3), tmp_path / "landing", tmp_path / "truth"
     )
-    run = refresh(
-        written.landing_dir, tmp_path / "w.duckdb", as_of="2023-06-01", raise_on_error=False
-    )
-    assert not run.result.success
-    failures = [
-        e.step_failure_data.user_failure_data.description
-        for e in run.result.all_events
-        if e.is_step_failure and e.step_failure_data.user_failure_data
-    ]
-    assert any("Churn model not trained" in text and "cutoffs" in text for text in failures), (
-        failures
-    )
-    materialised = {
-        e.asset_key.to_user_string() for e in run.result.get_asset_materialization_events()
-    }
-    assert "ml/customer_segments" in materialised
+    run = refresh(written.landing_dir, tmp_path / "w.duckdb", as_of="2023-06-01")
+    assert run.result.success
+    registry = run.query("select selected_scorer, selection_note, split from ml.churn_models")
+    assert registry["selected_scorer"][0] == "pareto_nbd"
+    assert registry["selection_note"][0].startswith("fallback: ")
+    assert "cutoff" in registry["selection_note"][0]  # says which cutoffs lack labels
+    scores = run.query("select churn_probability, predicted_revenue from ml.churn_scores")
+    scored = scores["churn_probability"].dropna()
+    assert len(scored) > 100 and scored.between(0, 1, inclusive="neither").all()
+    assert (scores["predicted_revenue"] >= 0).all()
+    checks = {c.check_name: c for c in run.result.get_asset_check_evaluations()}
+    assert checks["model_in_use_beats_recency"].passed
+    assert "not validated" in checks["model_in_use_beats_recency"].description
 
 
 def test_scores_are_deterministic(demo_warehouse, tmp_path: Path) -> None:

@@ -109,8 +109,9 @@ def probability_no_purchase(params: BgNbdParams, summary: pd.DataFrame, days: fl
 
 
 def expected_purchases(params: BgNbdParams, summary: pd.DataFrame, days: float) -> np.ndarray:
-    """E[purchases in the next `days`] (FHL 2005, eq. 10); needs a > 1, else NaN."""
-    if params.a <= 1:
+    """E[purchases in the next `days`] (FHL 2005, eq. 10). The formula holds for a < 1 too
+    (checked by simulation); only a = 1 is a removable singularity: NaN there."""
+    if abs(params.a - 1) < 1e-9:
         return np.full(len(summary), np.nan)
     x, t_x, T = (summary[c].to_numpy(dtype=float) for c in ("x", "t_x", "T"))
     r, alpha, a, b = params.r, params.alpha, params.a, params.b

@@ -45,8 +45,14 @@ ENGAGEMENT_FEATURES = (
     "add_to_cart_30d",
     "email_open_30d",
 )
-# Added per cutoff from a BG/NBD fit on the history before it (unsupervised, no labels).
-BTYD_FEATURES = ("btyd_p_alive", "btyd_expected_orders")
+# Added per cutoff from BG/NBD and Pareto/NBD fits on the history before it (no labels).
+BTYD_FEATURES = (
+    "btyd_p_alive",
+    "btyd_expected_orders",
+    "pnbd_p_alive",
+    "pnbd_expected_orders",
+    "pnbd_p_no_purchase",
+)
 
 
 def model_features(frame: pd.DataFrame, with_btyd: bool = True) -> list[str]:
@@ -72,18 +78,16 @@ class TimeSplit:
 
     def describe(self) -> str:
         train = ", ".join(str(c.date()) for c in self.training)
+        shared = " (customers held out)" if self.calibration in self.training else ""
         return (
-            f"train on cutoffs {train}; calibrate on {self.calibration.date()}; "
+            f"train on cutoffs {train}; calibrate on {self.calibration.date()}{shared}; "
             f"validate on {self.validation.date()}"
         )
 
     def shifted(self) -> TimeSplit:
         """The production recipe: the same shape one cutoff newer (calibrate on the newest)."""
-        return TimeSplit(
-            validation=self.validation,
-            calibration=self.validation,
-            training=(self.calibration, *self.training),
-        )
+        training = tuple(dict.fromkeys((self.calibration, *self.training)))
+        return TimeSplit(validation=self.validation, calibration=self.validation, training=training)
 
 
 class InsufficientDataError(ValueError):
@@ -91,13 +95,17 @@ class InsufficientDataError(ValueError):
 
 
 def time_split(cutoffs: pd.Series) -> TimeSplit:
+    """Newest cutoff validates, the next calibrates, the rest train. With two cutoffs the older
+    one both trains and calibrates (on different customers: see churn._fit_recipe)."""
     ordered = sorted(pd.to_datetime(cutoffs.unique()), reverse=True)
-    if len(ordered) < 3:
+    if len(ordered) < 2:
         raise InsufficientDataError(
-            f"need at least 3 historical cutoffs with complete label windows, found "
+            f"need at least 2 historical cutoffs with complete label windows, found "
             f"{len(ordered)}: the as-of date is too close to the start of the order history "
-            "(or lower cutoff_spacing_days / the churn horizon)"
+            "(or lower cutoff_spacing_days / the churn horizon)."
         )
+    if len(ordered) == 2:
+        return TimeSplit(ordered[0], ordered[1], (ordered[1],))
     return TimeSplit(ordered[0], ordered[1], tuple(ordered[2:]))
 
 

@@ -26,6 +26,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "btyd_p_alive",
         "btyd_expected_orders",
         "btyd_p_no_purchase",
+        "pnbd_p_alive",
+        "pnbd_expected_orders",
+        "pnbd_p_no_purchase",
     ),
     "frequency": ("frequency", "orders_last_30d", "orders_last_90d", "orders_last_365d"),
     "spend": (

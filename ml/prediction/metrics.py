@@ -37,21 +37,34 @@ def calibration_table(y: np.ndarray, probability: np.ndarray, bins: int = 10) ->
     return table.reset_index()
 
 
+def expected_calibration_error(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> float:
+    """Row-weighted mean |mean predicted - observed rate| over the deciles of the prediction."""
+    table = calibration_table(y, probability, bins)
+    gap = (table["mean_predicted"] - table["observed_rate"]).abs()
+    return float((gap * table["customers"]).sum() / table["customers"].sum())
+
+
 def evaluate(
-    y: np.ndarray, score: np.ndarray, probability: np.ndarray | None = None
+    y: np.ndarray,
+    score: np.ndarray,
+    probability: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """ROC AUC, PR AUC and top-decile lift of a score; Brier score when it is a probability."""
+    """ROC AUC (weighted when `weights` are given, e.g. to the scored customers' tenure mix),
+    PR AUC and top-decile lift of a score; Brier score and expected calibration error when it
+    is a probability."""
     y = np.asarray(y, dtype=int)
     if len(np.unique(y)) < 2:
         raise ValueError("evaluation needs both churners and non-churners")
     result = {
-        "roc_auc": float(roc_auc_score(y, score)),
-        "pr_auc": float(average_precision_score(y, score)),
+        "roc_auc": float(roc_auc_score(y, score, sample_weight=weights)),
+        "roc_auc_unweighted": float(roc_auc_score(y, score)),
+        "pr_auc": float(average_precision_score(y, score, sample_weight=weights)),
         "top_decile_lift": top_decile_lift(y, score),
         "base_rate": float(y.mean()),
         "rows": len(y),
     }
-    result["brier"] = (
-        float(brier_score_loss(y, probability)) if probability is not None else float("nan")
-    )
+    has_p = probability is not None
+    result["brier"] = float(brier_score_loss(y, probability)) if has_p else float("nan")
+    result["ece"] = expected_calibration_error(y, probability) if has_p else float("nan")
     return result

@@ -64,7 +64,8 @@ class PredictionModel:
         result = pd.DataFrame(
             {
                 "customer_id": frame["customer_id"],
-                "churn_probability": np.round(probability, 4),
+                # Unrounded: rounding would tie neighbours and undo the ranking calibration kept.
+                "churn_probability": probability,
                 "risk_tier": tiers,
             },
             index=frame.index,

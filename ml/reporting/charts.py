@@ -72,15 +72,21 @@ def bar_chart(labels: list[str], values: list[float], title: str, xlabel: str) -
     return markdown_image(figure, title)
 
 
-def roc_chart(y: np.ndarray, scores: dict[str, np.ndarray], title: str) -> str:
-    """ROC curves of several scorers on the same validation rows. Pass the scores the metrics
-    table ranks by, so the legend's AUC is the table's."""
+def roc_chart(
+    y: np.ndarray,
+    scores: dict[str, np.ndarray],
+    title: str,
+    weights: np.ndarray | None = None,
+) -> str:
+    """ROC curves of several scorers on the same validation rows. Pass the scores and row
+    weights the metrics table uses, so the legend's AUC is the table's."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
     figure, axis = plt.subplots(figsize=(5.5, 5))
     for name, score in scores.items():
-        fpr, tpr, _ = roc_curve(y, score)
-        axis.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(y, score):.3f})")
+        fpr, tpr, _ = roc_curve(y, score, sample_weight=weights)
+        auc = roc_auc_score(y, score, sample_weight=weights)
+        axis.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
     axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
     axis.set(title=title, xlabel="false positive rate", ylabel="true positive rate")
     axis.legend(fontsize=8, loc="lower right")

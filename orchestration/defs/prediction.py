@@ -13,7 +13,7 @@ from pydantic import Field
 
 from ml.model_store import ModelStore
 from ml.prediction.churn import ChurnConfig
-from ml.prediction.dataset import CHURN_SAMPLE, VALUE_SAMPLE, InsufficientDataError
+from ml.prediction.dataset import CHURN_SAMPLE, VALUE_SAMPLE
 from ml.prediction.model import PredictionModel, RiskTiers
 from ml.prediction.training import PredictionTrainingResult, train_prediction
 from ml.reporting.charts import bar_chart, calibration_chart, roc_chart
@@ -130,15 +130,29 @@ def _training_decision(
     return False, f"current model is {age} days old (train every {config.refit_every_days})"
 
 
-def _gate(result: PredictionTrainingResult, margin: float) -> tuple[bool, str]:
+def _gate(
+    result: PredictionTrainingResult,
+    margin: float,
+    current: tuple[str, PredictionModel, dict] | None = None,
+    horizon: int | None = None,
+) -> tuple[bool, str]:
     """Use the new model only if it ranks at least as well as recency and is not worse than the
-    current model by more than the margin (both on the newest validation cutoff)."""
+    current model by more than the margin (both on the newest validation cutoff). A BTYD
+    fallback (nothing to validate) replaces only a missing model or one for another horizon."""
+    if result.churn.fallback:
+        if current is not None and current[2].get("horizon_days") == horizon:
+            return False, "new model rejected: a fallback does not replace a validated model"
+        return True, "fallback model accepted: too little history to train or validate"
     candidate = result.selected_auc
     recency = result.churn.auc("recency")
+    tolerance = result.churn.recency_margin
     metrics = result.churn.metrics
     reasons = []
-    if candidate < recency:
-        reasons.append(f"AUC {candidate:.3f} is below the recency baseline's {recency:.3f}")
+    if candidate < recency - tolerance:
+        reasons.append(
+            f"AUC {candidate:.3f} is below the recency baseline's {recency:.3f} by more than "
+            f"the standard error of the difference ({tolerance:.3f})"
+        )
     if "current_model" in set(metrics["scorer"]):
         current = result.churn.auc("current_model")
         if candidate < current - margin:
@@ -158,11 +172,13 @@ def _gate(result: PredictionTrainingResult, margin: float) -> tuple[bool, str]:
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
     description=(
-        "Churn (calibrated gradient boosting) and value (Poisson gradient boosting) models, "
-        "trained weekly on point-in-time snapshots and validated on the newest complete cutoff "
-        "against recency, RFM and BG/NBD baselines. A new model replaces the current one only "
-        "through the promotion gate. Writes ml.churn_model_metrics, ml.churn_calibration, "
-        "ml.churn_feature_importance, ml.value_model_metrics, ml.churn_fairness, ml.churn_models."
+        "Churn (Pareto/NBD, BG/NBD, or calibrated gradient boosting when it clearly ranks "
+        "better) and value (gradient boosting or BTYD x Gamma-Gamma) models, trained weekly on "
+        "point-in-time snapshots and validated on the newest complete cutoff, weighted to the "
+        "scored customers' tenure mix, against recency and RFM baselines. A new model replaces "
+        "the current one only through the promotion gate. Writes ml.churn_model_metrics, "
+        "ml.churn_calibration, ml.churn_feature_importance, ml.value_model_metrics, "
+        "ml.churn_fairness, ml.churn_models."
     ),
     check_specs=[
         dg.AssetCheckSpec(
@@ -171,7 +187,8 @@ def _gate(result: PredictionTrainingResult, margin: float) -> tuple[bool, str]:
             blocking=True,
             description=(
                 "The model that will score customers ranks churners at least as well as sorting "
-                "by recency on its validation cutoff; a rejected new model is explained here."
+                "by recency on its validation cutoff (within the bootstrap standard error of the "
+                "difference); a rejected new model is explained here."
             ),
         )
     ],
@@ -196,22 +213,30 @@ def churn_model(
             training_set = con.execute(
                 sampled_training_set_sql(config.active_window_days, config.max_rows_per_cutoff)
             ).df()
-        try:
-            result = train_prediction(
-                training_set,
-                horizon,
-                ChurnConfig(
-                    active_window_days=config.active_window_days,
-                    max_rows_per_cutoff=config.max_rows_per_cutoff,
-                ),
-                current_churn=current[1].churn if current else None,
-                tiers=RiskTiers(config.medium_risk_threshold, config.high_risk_threshold),
+            # The validation is weighted to the tenure mix of the buyers scored today.
+            scoring_tenure = (
+                con.execute(
+                    "select tenure_days from marts.customer_features where frequency > 0 "
+                    f"and recency_days <= {int(config.active_window_days)}"
+                )
+                .df()["tenure_days"]
+                .to_numpy(dtype=float)
             )
-        except InsufficientDataError as exc:
-            raise dg.Failure(
-                description=f"Churn model not trained: {exc}", allow_retries=False
-            ) from exc
-        promote, gate_note = _gate(result, config.promotion_margin)
+        # Too little history is not an error: train_prediction falls back to Pareto/NBD.
+        result = train_prediction(
+            training_set,
+            horizon,
+            ChurnConfig(
+                active_window_days=config.active_window_days,
+                max_rows_per_cutoff=config.max_rows_per_cutoff,
+            ),
+            current_churn=current[1].churn if current else None,
+            tiers=RiskTiers(config.medium_risk_threshold, config.high_risk_threshold),
+            scoring_tenure=scoring_tenure,
+        )
+        if result.churn.fallback:
+            context.log.warning(result.churn.selection_note)
+        promote, gate_note = _gate(result, config.promotion_margin, current, horizon)
         version = f"churn-{as_of:%Y%m%d}-{_fingerprint(result)}"
         tables = _training_tables(result, version, as_of, promote, gate_note, horizon)
         write_model_tables(warehouse, tables, version)
@@ -232,18 +257,35 @@ def churn_model(
     yield dg.MaterializeResult(
         metadata=_ui_metadata(version, metadata, shown, train, why, gate_note)
     )
+    if metadata.get("fallback"):
+        # Nothing to validate against: the check says so instead of blocking the scores.
+        passed = True
+        description = f"{version}: not validated. {metadata['selection_note']}"
+    else:
+        # Within the standard error of the difference counts as "as well" (not worse).
+        margin = float(metadata.get("recency_margin", 0.0))
+        passed = bool(in_use_auc >= recency_auc - margin)
+        description = (
+            f"{version}: AUC {in_use_auc:.3f} vs recency {recency_auc:.3f} "
+            f"(tolerance {margin:.3f}). {gate_note}"
+        )
     yield dg.AssetCheckResult(
         check_name="model_in_use_beats_recency",
         asset_key=CHURN_MODEL,
-        passed=bool(in_use_auc >= recency_auc),
+        passed=passed,
         metadata={
             "model_in_use": version,
-            "validation_auc": in_use_auc,
-            "recency_baseline_auc": recency_auc,
+            "validation_auc": _number(in_use_auc),
+            "recency_baseline_auc": _number(recency_auc),
             "gate": gate_note,
         },
-        description=f"{version}: AUC {in_use_auc:.3f} vs recency {recency_auc:.3f}. {gate_note}",
+        description=description,
     )
+
+
+def _number(value: float | None) -> float | None:
+    """JSON-safe: NaN (no validation) becomes None."""
+    return None if value is None or value != value else float(value)
 
 
 def _fingerprint(result: PredictionTrainingResult) -> str:
@@ -261,13 +303,22 @@ def _model_metadata(result: PredictionTrainingResult, as_of: date, horizon: int,
         "horizon_days": horizon,
         "selected_scorer": churn.selected,
         "selection_note": churn.selection_note,
-        "selected_auc": result.selected_auc,
-        "recency_auc": churn.auc("recency"),
-        "split": churn.split.describe(),
+        "selected_auc": _number(result.selected_auc),
+        "recency_auc": _number(churn.auc("recency")),
+        "recency_margin": churn.recency_margin,
+        "split": _split_text(churn),
         "features": churn.features,
         "training_rows": result.training_rows,
         "gate": gate,
+        "fallback": churn.fallback,
+        "value_selection": result.value_note,
     }
+
+
+def _split_text(churn) -> str:
+    if churn.fallback:
+        return "no split: too little labelled history (fallback)"
+    return churn.split.describe()
 
 
 def _training_tables(
@@ -283,9 +334,9 @@ def _training_tables(
     common = {"model_version": version, "trained_as_of": as_of}
     metrics = churn.metrics.assign(
         **common,
-        validation_cutoff=split.validation,
-        calibration_cutoff=split.calibration,
-        training_cutoffs=", ".join(str(c.date()) for c in split.training),
+        validation_cutoff=None if split is None else split.validation,
+        calibration_cutoff=None if split is None else split.calibration,
+        training_cutoffs="" if split is None else ", ".join(str(c.date()) for c in split.training),
         horizon_days=horizon,
     )
     registry = pd.DataFrame(
@@ -299,7 +350,7 @@ def _training_tables(
                 "recency_auc": churn.auc("recency"),
                 "promoted": promoted,
                 "gate": gate_note,
-                "split": split.describe(),
+                "split": _split_text(churn),
                 "features": ", ".join(churn.features),
                 "training_rows": result.training_rows,
             }
@@ -314,7 +365,8 @@ def _training_tables(
     }
     if churn.importance is not None:
         tables["ml.churn_feature_importance"] = churn.importance.assign(**common)
-    return tables
+    # A fallback has no validation: its empty tables would be created untyped.
+    return {name: frame for name, frame in tables.items() if len(frame)}
 
 
 def _ui_metadata(
@@ -332,18 +384,26 @@ def _ui_metadata(
         "gate": gate,
         "selected_scorer": metadata["selected_scorer"],
         "selection_note": metadata["selection_note"],
-        "validation_auc": float(metadata["selected_auc"]),
-        "recency_baseline_auc": float(metadata["recency_auc"]),
+        "validation_auc": _number(metadata["selected_auc"]),
+        "recency_baseline_auc": _number(metadata["recency_auc"]),
         "time_split": metadata["split"],
+        "value_selection": metadata.get("value_selection", ""),
     }
-    if result is None:
+    if result is None or result.churn.fallback:
         return out
     churn = result.churn
     y = churn.validation_rows["churned_actual"].to_numpy()
-    metrics = churn.metrics[["scorer", "roc_auc", "pr_auc", "top_decile_lift", "brier", "selected"]]
+    metrics = churn.metrics[
+        ["scorer", "roc_auc", "roc_auc_unweighted", "pr_auc", "brier", "ece", "selected"]
+    ]
     out["metrics_vs_baselines"] = dg.MetadataValue.md(markdown_table(metrics))
     out["roc_curves"] = dg.MetadataValue.md(
-        roc_chart(y, churn.validation_scores, "ROC on the newest validation cutoff")
+        roc_chart(
+            y,
+            churn.validation_scores,
+            "ROC on the newest validation cutoff",
+            churn.validation_weights,
+        )
     )
     selected_calibration = churn.calibration[churn.calibration["scorer"] == churn.selected]
     out["calibration_plot"] = dg.MetadataValue.md(

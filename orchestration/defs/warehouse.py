@@ -145,6 +145,7 @@ def replace_rows(
         con.execute(
             f"create table if not exists {table} as select {columns} from _frame_to_write limit 0"
         )
+        _add_new_columns(con, table, columns)
         con.execute(f"delete from {table} where {key} = ?", [value])
         con.execute(f"insert into {table} by name select {columns} from _frame_to_write")
         con.execute("commit")
@@ -153,6 +154,24 @@ def replace_rows(
         raise
     finally:
         con.unregister("_frame_to_write")
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> None:
+    """A history table written by an older version gains the columns a newer one adds (older
+    rows read NULL there), instead of the insert failing after an upgrade."""
+    schema, name = table.split(".")
+    existing = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    described = con.execute(f"describe select {columns} from _frame_to_write").fetchall()
+    for column, sql_type, *_ in described:
+        if column not in existing:
+            con.execute(f'alter table {table} add column "{column}" {sql_type}')
 
 
 def _columns(types: dict[str, str] | None) -> str:
