@@ -15,6 +15,7 @@ not mentioned is looked up under its contract name (``orders.csv``, ``orders/*.p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ ENTITY_KEYS = {
     "decimal_separator",
     "columns",
     "status_values",
+    "min_date",
 }
 # Top-level keys that are not entities.
 GLOBAL_KEYS = {"version"}
@@ -57,6 +59,8 @@ class EntityMapping:
     columns: dict[str, str] = field(default_factory=dict)
     # the user's status value (case-insensitive) -> contract status
     status_values: dict[str, str] = field(default_factory=dict)
+    # Rows dated before this YYYY-MM-DD are quarantined (None: INSIGHTS_MIN_VALID_DATE).
+    min_date: str | None = None
 
     def source_column(self, contract_column: str) -> str:
         return self.columns.get(contract_column, contract_column)
@@ -174,6 +178,8 @@ def _parse_entity(entity: Entity, raw: Any, where: str) -> EntityMapping:
         )
     status_values = {str(k).strip().lower(): str(v) for k, v in status_values.items()}
 
+    min_date = _parse_min_date(raw.get("min_date"), prefix)
+
     return EntityMapping(
         entity=entity,
         files=tuple(files),
@@ -184,7 +190,20 @@ def _parse_entity(entity: Entity, raw: Any, where: str) -> EntityMapping:
         decimal_separator=decimal,
         columns=columns,
         status_values=status_values,
+        min_date=min_date,
     )
+
+
+def _parse_min_date(value: Any, prefix: str) -> str | None:
+    """`min_date`: a YYYY-MM-DD (YAML may hand over a date already)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError as exc:
+        raise MappingError(
+            f"{prefix}.min_date: {value!r} is not a date such as 1990-01-01"
+        ) from exc
 
 
 def dbt_vars(mapping: LandingMapping) -> dict[str, Any]:
@@ -199,4 +218,5 @@ def dbt_vars(mapping: LandingMapping) -> dict[str, Any]:
             if m.decimal_separator != "."
         },
         "status_map": dict(mapping["orders"].status_values),
+        "min_valid_dates": {name: m.min_date for name, m in mapping.entities.items() if m.min_date},
     }

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from orchestration.settings import Settings, SettingsError, from_env, parse_as_of, parse_horizon
@@ -37,6 +38,16 @@ def _parser() -> argparse.ArgumentParser:
         default="contract",
         help="contract: customers/orders/order_items/events files; transactions: one "
         "transactions export (customer;date;number_of_items;value) plus a mapping.yaml",
+    )
+    demo.add_argument(
+        "--start-date",
+        type=date.fromisoformat,
+        help="first day of the history, YYYY-MM-DD (default 2023-01-01): any era, e.g. 1996-01-01",
+    )
+    demo.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        help="last day with data (default: three years after the start, 2025-12-31)",
     )
     demo.add_argument("--landing-dir", type=Path, help="default: INSIGHTS_LANDING_DIR")
     demo.add_argument(
@@ -74,7 +85,7 @@ def _demo_data(args: argparse.Namespace) -> int:
     landing = (args.landing_dir or settings.landing_dir).resolve()
     truth = (args.truth_dir or landing.parent / "demo_truth").resolve()
     started = time.perf_counter()
-    dataset = generate(n_customers=args.customers, seed=args.seed)
+    dataset = generate(n_customers=args.customers, seed=args.seed, **demo_period(args))
     try:
         if args.shape == "transactions":
             written = write_transactions_export(dataset, landing, truth, force=args.force)
@@ -93,6 +104,15 @@ def _demo_data(args: argparse.Namespace) -> int:
     print(f"  landing files: {written.landing_dir}")
     print(f"  ground truth:  {written.truth_dir} (read by tests only)")
     return 0
+
+
+def demo_period(args: argparse.Namespace) -> dict[str, date]:
+    """generate()'s start/end: the default three years, moved to --start-date if given."""
+    from demo_data.generator import DEFAULT_END, DEFAULT_START
+
+    start = args.start_date or DEFAULT_START
+    end = args.end_date or start + (DEFAULT_END - DEFAULT_START)
+    return {"start": start, "end": end}
 
 
 def _run(args: argparse.Namespace) -> int:

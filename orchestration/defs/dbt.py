@@ -20,6 +20,9 @@ from dagster_dbt import (
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from ingest.mapping import dbt_vars as mapping_dbt_vars
+from ingest.mapping import load_mapping
+from ingest.quarantine_report import over_limit, quarantine_failure_message
 from orchestration.defs.landing import OWNERS
 from orchestration.defs.resources import (
     DAILY_FRESHNESS,
@@ -93,10 +96,14 @@ translator = InsightsDbtTranslator(
 def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, Any]:
     settings = insights.settings()
     return {
+        # Per-entity settings of mapping.yaml (min_date, ...); the raw assets validated it.
+        **mapping_dbt_vars(load_mapping(settings.landing_dir)),
         "as_of": settings.as_of,
         "churn_horizon_days": settings.churn_horizon_days,
         "warehouse_path": warehouse.database,
         "run_date": datetime.now(UTC).date().isoformat(),
+        "min_valid_date": settings.min_valid_date,
+        "max_quarantine_share": settings.max_quarantine_share,
     }
 
 
@@ -134,12 +141,29 @@ def _build(
     yield from _with_table_metadata(context, events, warehouse)
     if not invocation.is_successful():
         error = str(invocation.get_error())
+        _raise_if_too_much_quarantined(insights, warehouse)
         raise dg.Failure(
             description="dbt build failed; see the failed models/tests above. Downstream "
             "assets were not run.",
             metadata={"dbt_error": error[:4000]},
             # Only a lock held by another process is worth retrying; a failed test is not.
             allow_retries="Could not set lock" in error,
+        )
+
+
+def _raise_if_too_much_quarantined(insights: InsightsConfig, warehouse: DuckDBResource) -> None:
+    """A build stopped by the quarantine share test fails with what went wrong and where."""
+    share = insights.settings().max_quarantine_share
+    with warehouse.get_connection() as con:
+        entities = over_limit(con, share)
+    if entities:
+        raise dg.Failure(
+            description=quarantine_failure_message(entities, share),
+            metadata={
+                f"quarantined_share_{q.entity}": dg.MetadataValue.float(round(q.share, 4))
+                for q in entities
+            },
+            allow_retries=False,
         )
 
 

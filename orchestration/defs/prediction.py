@@ -11,6 +11,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from ingest.quarantine_report import upstream_cause
 from ml.model_store import ModelStore
 from ml.prediction.churn import ChurnConfig
 from ml.prediction.dataset import CHURN_SAMPLE, VALUE_SAMPLE, InsufficientDataError
@@ -207,8 +208,11 @@ def churn_model(
                 tiers=RiskTiers(config.medium_risk_threshold, config.high_risk_threshold),
             )
         except InsufficientDataError as exc:
+            with warehouse.get_connection() as con:
+                cause = upstream_cause(con)
             raise dg.Failure(
-                description=f"Churn model not trained: {exc}", allow_retries=False
+                description=f"Churn model not trained: {exc}. {cause}".strip(),
+                allow_retries=False,
             ) from exc
         promote, gate_note = _gate(result, config.promotion_margin)
         version = f"churn-{as_of:%Y%m%d}-{_fingerprint(result)}"
