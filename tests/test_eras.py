@@ -165,6 +165,8 @@ def test_all_rows_quarantined_stops_at_the_load_and_keeps_published_files(
     root = nineties.warehouse_path.parent
     before = _published(root)
     assert "serving.duckdb" in before and len(before) > 1
+    features_sql = "select * from marts.customer_features order by customer_id"
+    features = nineties.query(features_sql)
     landing = tmp_path / "landing"
     landing.mkdir()
     # Every date before the 1950 floor: the history of a mis-set date column.
@@ -183,6 +185,8 @@ def test_all_rows_quarantined_stops_at_the_load_and_keeps_published_files(
     assert "K00000" not in message  # no customer data in the message
     assert not run.result.is_node_success("ml__churn_model")
     assert _published(root) == before
+    # dbt stopped after staging and quarantine: the marts are the last good run's.
+    pd.testing.assert_frame_equal(nineties.query(features_sql), features)
 
 
 @pytest.fixture(scope="module")
