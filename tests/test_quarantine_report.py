@@ -86,3 +86,15 @@ def test_date_floor_and_share_settings() -> None:
         from_env({"INSIGHTS_MAX_QUARANTINE_SHARE": "20"})
     with pytest.raises(SettingsError, match="INSIGHTS_MIN_VALID_DATE"):
         from_env({"INSIGHTS_MIN_VALID_DATE": "1950"})
+
+
+def test_demo_data_start_date_moves_the_history_to_another_era(tmp_path: Path) -> None:
+    from orchestration.cli import main
+
+    landing = tmp_path / "landing"
+    args = ["demo-data", "--customers", "50", "--start-date", "1996-01-01"]
+    assert main([*args, "--landing-dir", str(landing)]) == 0
+    first, last = duckdb.execute(
+        f"select min(ordered_at), max(ordered_at) from read_csv('{landing / 'orders.csv'}')"
+    ).fetchone()
+    assert first.year == 1996 and last.year == 1998
