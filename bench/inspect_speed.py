@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ingest.inspect import inspect_landing
-from orchestration.settings import min_valid_date
+from orchestration.settings import from_env
 from tests.support.foreign_exports import WRITERS
 
 # Orders per simulated customer, roughly, in the foreign exports.
@@ -37,7 +37,7 @@ def main() -> None:
                 if variant == "no mapping":
                     (landing / "mapping.yaml").unlink(missing_ok=True)
                 started, cpu_started = time.perf_counter(), _cpu_seconds()
-                inspection = inspect_landing(landing, min_valid_date())
+                inspection = inspect_landing(landing, from_env().min_valid_date)
                 seconds = time.perf_counter() - started
                 cpu = _cpu_seconds() - cpu_started
                 orders_entity = next(e for e in inspection.entities if e.entity == "orders")

@@ -32,6 +32,7 @@ from ingest.mapping import (
     EntityMapping,
     LandingMapping,
     MappingError,
+    dbt_vars,
     load_mapping,
     parse_mapping,
 )
@@ -134,7 +135,7 @@ def inspect_landing(
     con = duckdb.connect()
     try:
         loaded = {name: _load(con, landing_dir, mapping, name) for name in ENTITIES}
-        create_base_views(con, min_valid_date, run_date)
+        create_base_views(con, min_valid_date, run_date, mapping_vars=dbt_vars(mapping))
         for inspected in loaded.values():
             if inspected.error is None:
                 _judge(con, inspected)

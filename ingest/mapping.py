@@ -22,6 +22,7 @@ several rows at the same time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ ENTITY_KEYS = {
     "decimal_separator",
     "columns",
     "status_values",
+    "min_date",
 }
 # `delimiter: whitespace`: fields separated by runs of spaces/tabs, leading blanks ignored.
 WHITESPACE = "whitespace"
@@ -81,6 +83,8 @@ class EntityMapping:
     thousands_separator: str | None = None
     currency_symbols: tuple[str, ...] = ()
     merge_same_time_rows: bool = False
+    # Rows dated before this YYYY-MM-DD are quarantined (None: INSIGHTS_MIN_VALID_DATE).
+    min_date: str | None = None
 
     def source_column(self, contract_column: str) -> str | int:
         return self.columns.get(contract_column, contract_column)
@@ -268,6 +272,8 @@ def _parse_entity(entity: Entity, raw: Any, where: str) -> EntityMapping:
         )
     status_values = {str(k).strip().lower(): str(v) for k, v in status_values.items()}
 
+    min_date = _parse_min_date(raw.get("min_date"), prefix)
+
     return EntityMapping(
         entity=entity,
         files=tuple(files),
@@ -284,7 +290,20 @@ def _parse_entity(entity: Entity, raw: Any, where: str) -> EntityMapping:
         thousands_separator=thousands,
         currency_symbols=tuple(c.strip() for c in currency),
         merge_same_time_rows=merge,
+        min_date=min_date,
     )
+
+
+def _parse_min_date(value: Any, prefix: str) -> str | None:
+    """`min_date`: a YYYY-MM-DD (YAML may hand over a date already)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError as exc:
+        raise MappingError(
+            f"{prefix}.min_date: {value!r} is not a date such as 1990-01-01"
+        ) from exc
 
 
 def dbt_vars(mapping: LandingMapping) -> dict[str, Any]:
@@ -299,4 +318,5 @@ def dbt_vars(mapping: LandingMapping) -> dict[str, Any]:
             if m.decimal_separator != "."
         },
         "status_map": dict(mapping["orders"].status_values),
+        "min_valid_dates": {name: m.min_date for name, m in mapping.entities.items() if m.min_date},
     }

@@ -66,10 +66,12 @@ def create_base_views(
     min_valid_date: str,
     run_date: str | None = None,
     raw_schema: str = "raw",
+    mapping_vars: dict[str, Any] | None = None,
 ) -> None:
     """Temp views base_landing__<entity> over ``raw_schema``: each raw row typed, with the
-    reason staging would quarantine it (null when usable)."""
-    variables = project_vars()
+    reason staging would quarantine it (null when usable). `mapping_vars`: the dbt vars of
+    mapping.yaml (ingest.mapping.dbt_vars: per-entity min_date, ...), as the pipeline passes."""
+    variables = {**project_vars(), **(mapping_vars or {})}
     variables["min_valid_date"] = min_valid_date
     variables["run_date"] = run_date or datetime.now(UTC).date().isoformat()
     for name in BASE_MODELS:

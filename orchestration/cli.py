@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from orchestration.run_report import StepProgress, log_to_file
@@ -71,6 +72,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--landing-dir", type=Path, help="where to write (default: INSIGHTS_LANDING_DIR)"
+    )
+    demo.add_argument(
+        "--start-date",
+        type=date.fromisoformat,
+        help="first day of the history, YYYY-MM-DD (default 2023-01-01): any era, e.g. 1996-01-01",
+    )
+    demo.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        help="last day with data (default: three years after the start, 2025-12-31)",
     )
     demo.add_argument(
         "--truth-dir", type=Path, help="ground truth for tests (default: <landing>/../demo_truth)"
@@ -181,12 +192,12 @@ def _demo_data(args: argparse.Namespace) -> int:
         if args.shape == "btyd":
             btyd = generate_btyd(args.customers, seed=args.seed, cohorts=args.cohorts)
             written = write_btyd(btyd, landing, truth, force=args.force)
-        elif args.shape == "transactions":
-            dataset = generate(n_customers=args.customers, seed=args.seed)
-            written = write_transactions_export(dataset, landing, truth, force=args.force)
         else:
-            dataset = generate(n_customers=args.customers, seed=args.seed)
-            written = write_dataset(dataset, landing, truth, args.format, force=args.force)
+            dataset = generate(n_customers=args.customers, seed=args.seed, **demo_period(args))
+            if args.shape == "transactions":
+                written = write_transactions_export(dataset, landing, truth, force=args.force)
+            else:
+                written = write_dataset(dataset, landing, truth, args.format, force=args.force)
     except LandingNotEmptyError as exc:
         if args.keep_user_data:
             print(f"Keeping your landing files in {landing} (no demo data written).")
@@ -200,6 +211,15 @@ def _demo_data(args: argparse.Namespace) -> int:
     print(f"  landing files: {written.landing_dir}")
     print(f"  ground truth:  {written.truth_dir} (read by tests only)")
     return 0
+
+
+def demo_period(args: argparse.Namespace) -> dict[str, date]:
+    """generate()'s start/end: the default three years, moved to --start-date if given."""
+    from demo_data.generator import DEFAULT_END, DEFAULT_START
+
+    start = args.start_date or DEFAULT_START
+    end = args.end_date or start + (DEFAULT_END - DEFAULT_START)
+    return {"start": start, "end": end}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -351,10 +371,10 @@ def failure_messages(result) -> list[tuple[str, str]]:
 def _inspect(args: argparse.Namespace) -> int:
     """Exit 0 when every file fits, 1 when something would fail or be quarantined."""
     from ingest.inspect import inspect_landing, render, write_mapping
-    from orchestration.settings import min_valid_date
 
-    landing = (args.landing_dir or from_env().landing_dir).resolve()
-    inspection = inspect_landing(landing, min_valid_date())
+    settings = from_env()
+    landing = (args.landing_dir or settings.landing_dir).resolve()
+    inspection = inspect_landing(landing, settings.min_valid_date)
     print(render(inspection))
     if args.write_mapping:
         try:

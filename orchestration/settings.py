@@ -17,10 +17,12 @@ from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_CHURN_HORIZON_DAYS = 90
+# Rows dated before this are quarantined as date_too_old (any era after it loads as it is).
+DEFAULT_MIN_VALID_DATE = "1950-01-01"
+# A refresh stops before the models when more than this share of an entity's rows is quarantined.
+DEFAULT_MAX_QUARANTINE_SHARE = 0.2
 # DuckDB spills joins and aggregations to disk beyond this; dbt's profile reads the same variable.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
-# Dates before this are quarantined as implausibly old (INSIGHTS_MIN_VALID_DATE overrides it).
-DEFAULT_MIN_VALID_DATE = "1950-01-01"
 # Amounts beyond this absolute value are quarantined as implausible (they overflow model inputs).
 DEFAULT_MAX_ABS_AMOUNT = 1e12
 
@@ -35,6 +37,8 @@ class Settings:
     warehouse_path: Path
     as_of: str | None
     churn_horizon_days: int
+    min_valid_date: str = DEFAULT_MIN_VALID_DATE
+    max_quarantine_share: float = DEFAULT_MAX_QUARANTINE_SHARE
     model_dir: Path = DEFAULT_DATA_DIR / "models"
     report_dir: Path = DEFAULT_DATA_DIR / "reports"
     serving_path: Path = DEFAULT_DATA_DIR / "serving.duckdb"
@@ -64,6 +68,26 @@ def parse_horizon(value: str | int | None, name: str = "INSIGHTS_CHURN_HORIZON_D
     return days
 
 
+def parse_min_valid_date(value: str | None, name: str = "INSIGHTS_MIN_VALID_DATE") -> str:
+    """The earliest plausible date, YYYY-MM-DD (blank: 1950-01-01)."""
+    return parse_as_of(value, name) or DEFAULT_MIN_VALID_DATE
+
+
+def parse_quarantine_share(
+    value: str | float | None, name: str = "INSIGHTS_MAX_QUARANTINE_SHARE"
+) -> float:
+    """A share in 0..1 (blank: 0.2); 1 never stops a refresh for quarantined rows."""
+    if value is None or str(value).strip() == "":
+        return DEFAULT_MAX_QUARANTINE_SHARE
+    try:
+        share = float(str(value).strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name}={value!r} is not a number such as 0.2") from exc
+    if not 0 <= share <= 1:
+        raise SettingsError(f"{name}={share} is outside 0..1 (a share of the rows, 0.2 = 20%)")
+    return share
+
+
 def from_env(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     warehouse = _path(env, "INSIGHTS_WAREHOUSE_PATH", DEFAULT_DATA_DIR / "warehouse.duckdb")
@@ -72,6 +96,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         warehouse_path=warehouse,
         as_of=parse_as_of(env.get("INSIGHTS_AS_OF")),
         churn_horizon_days=parse_horizon(env.get("INSIGHTS_CHURN_HORIZON_DAYS")),
+        min_valid_date=parse_min_valid_date(env.get("INSIGHTS_MIN_VALID_DATE")),
+        max_quarantine_share=parse_quarantine_share(env.get("INSIGHTS_MAX_QUARANTINE_SHARE")),
         # Models and reports belong to a warehouse: by default they sit beside it.
         model_dir=_path(env, "INSIGHTS_MODEL_DIR", warehouse.parent / "models"),
         report_dir=_path(env, "INSIGHTS_REPORT_DIR", warehouse.parent / "reports"),
@@ -79,18 +105,6 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         export_dir=_path(env, "INSIGHTS_EXPORT_DIR", warehouse.parent / "exports"),
         privacy_dir=_path(env, "INSIGHTS_PRIVACY_DIR", warehouse.parent / "privacy"),
     )
-
-
-def min_valid_date(environ: dict[str, str] | None = None) -> str:
-    """The earliest accepted date: INSIGHTS_MIN_VALID_DATE (YYYY-MM-DD), else 1950-01-01."""
-    env = os.environ if environ is None else environ
-    value = env.get("INSIGHTS_MIN_VALID_DATE", "").strip() or DEFAULT_MIN_VALID_DATE
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError as exc:
-        raise SettingsError(
-            f"INSIGHTS_MIN_VALID_DATE={value!r} is not a date in YYYY-MM-DD form"
-        ) from exc
 
 
 def alert_webhook_url(environ: dict[str, str] | None = None) -> str | None:

@@ -35,10 +35,12 @@ def refresh(
     run_config: dict | None = None,
     model_dir: Path | None = None,
     asset_selection: list | None = None,
+    settings_overrides: dict | None = None,
 ) -> RefreshedWarehouse:
     """One run of the daily refresh job (or of `asset_selection`, AssetKeys, within it).
     Models and reports go beside the warehouse unless `model_dir` is given (runs that share it
-    share the model in use)."""
+    share the model in use). `settings_overrides`: other Settings fields, e.g.
+    {"max_quarantine_share": 1.0}."""
     from orchestration.definitions import build_definitions
     from orchestration.defs.automation import REFRESH_JOB_NAME
 
@@ -52,6 +54,7 @@ def refresh(
         serving_path=Path(warehouse_path).parent / "serving.duckdb",
         export_dir=Path(warehouse_path).parent / "exports",
         privacy_dir=Path(warehouse_path).parent / "privacy",
+        **(settings_overrides or {}),
     )
     job = build_definitions(settings).resolve_job_def(REFRESH_JOB_NAME)
     instance = DagsterInstance.ephemeral()

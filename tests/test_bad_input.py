@@ -26,6 +26,7 @@ o14,D,2024-03-09,7,completed,extra
 o15,caf\xe9,2024-03-10,7,completed
 o16,E,2024-03-11,8,
 o17,NEW,2024-03-12,9,shipped
+o18,B,1949-12-31,5,completed
 """
 EXPECTED_ORDER_REASONS = {
     4: "missing_order_id",
@@ -33,13 +34,14 @@ EXPECTED_ORDER_REASONS = {
     6: "unparseable_date",
     7: "unparseable_amount",
     8: "future_date",
-    9: "date_too_old",
+    9: "placeholder_date",
     10: "negative_amount",
     12: "duplicate_order_id",
     13: "unknown_status",
     14: "malformed_row",
     15: "malformed_row",
     16: "malformed_row",
+    19: "date_too_old",
 }
 CUSTOMERS = """customer_id,signup_at,country,acquisition_channel,email,marketing_opt_in
 A,2024-01-01,DE,organic,a@example.com,true
@@ -60,8 +62,15 @@ def messy(tmp_path_factory: pytest.TempPathFactory) -> RefreshedWarehouse:
     (landing / "customers.csv").write_text(CUSTOMERS)
     (landing / "events.csv").write_text("")  # an empty file
     (landing / "order_items.csv").write_text("order_id,product_id,category,quantity,unit_price\n")
-    # Too few customers for the models: only the load and the marts are under test here.
-    run = refresh(landing, root / "warehouse.duckdb", as_of="2024-04-01", raise_on_error=False)
+    # Too few customers for the models: only the load and the marts are under test here. Most
+    # rows are bad on purpose, so the quarantine share limit is lifted.
+    run = refresh(
+        landing,
+        root / "warehouse.duckdb",
+        as_of="2024-04-01",
+        raise_on_error=False,
+        settings_overrides={"max_quarantine_share": 1.0},
+    )
     assert run.result.is_node_success("dbt_models")
     return run
 
@@ -101,9 +110,9 @@ def test_customers_duplicates_bad_dates_and_missing_customers(messy) -> None:
 def test_rows_read_equal_staged_plus_quarantined(messy) -> None:
     audit = messy.query("select * from quarantine.load_audit").set_index("entity")
     assert (audit["rows_unaccounted"] == 0).all()
-    assert audit.loc["orders", "rows_read"] == 17
+    assert audit.loc["orders", "rows_read"] == 18
     assert audit.loc["orders", "rows_staged"] == 5
-    assert audit.loc["orders", "rows_quarantined"] == 12
+    assert audit.loc["orders", "rows_quarantined"] == 13
     assert audit.loc["events", "rows_read"] == 0  # an empty file
     assert audit.loc["order_items", "rows_read"] == 0  # a header only
     checks = {c.check_name: c.passed for c in messy.result.get_asset_check_evaluations()}

@@ -29,3 +29,28 @@ from {{ model }} as training
 cross join {{ ref('int_run_context') }} as context
 where training.label_window_end > context.as_of_date
 {% endtest %}
+
+{#- Fails when more than var max_quarantine_share of an entity's rows are quarantined: a
+    mapping that does not fit the file (delimiter, date format, decimal separator, date floor)
+    quarantines most rows, and models built on the rest would mislead. Each staging model
+    depends on its quarantine model and load table, so dbt build skips everything after staging.
+    orchestration/defs/dbt.py then names the file, the top reasons and the key to fix. -#}
+{% test quarantine_share_within_limit(model, entity) %}
+with loaded as (
+    select coalesce(sum(rows_read - rows_suppressed), 0) as rows_in
+    from {{ source('landing', entity ~ '_load') }}
+),
+
+quarantined as (
+    select count(*) as rows_quarantined from {{ model }}
+)
+
+select
+    '{{ entity }}' as entity,
+    quarantined.rows_quarantined,
+    loaded.rows_in,
+    quarantined.rows_quarantined / loaded.rows_in as quarantined_share
+from loaded, quarantined
+where loaded.rows_in > 0
+    and quarantined.rows_quarantined > {{ var('max_quarantine_share') }} * loaded.rows_in
+{% endtest %}

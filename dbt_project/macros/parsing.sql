@@ -49,35 +49,63 @@
     end
 {%- endmacro %}
 
-{#- The run date that bounds plausible timestamps (rows after it are future-dated). -#}
+{#- The run date (rows after the last plausible day are future-dated). -#}
 {% macro run_date() -%}
     {%- if run_setting('run_date') -%} date '{{ run_setting("run_date") }}'
     {%- else -%} current_date {%- endif -%}
 {%- endmacro %}
 
-{% macro min_valid_date() -%}
-    date '{{ run_setting("min_valid_date") }}'
+{#- The last plausible day: the run date, or a configured as-of date after it (a simulated data
+    set dated in the future is legitimate when the run says so). Rows after it are future. -#}
+{% macro last_valid_date() -%}
+    {%- if run_setting('as_of') -%}
+    greatest({{ run_date() }}, date '{{ run_setting("as_of") }}')
+    {%- else -%}
+    {{ run_date() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The earliest plausible day of an entity: its `min_date` in mapping.yaml (var
+    min_valid_dates), else min_valid_date (INSIGHTS_MIN_VALID_DATE, default 1950-01-01). -#}
+{% macro min_valid_date(entity=none) -%}
+    {%- set per_entity = var('min_valid_dates', {}) or {} -%}
+    date '{{ per_entity.get(entity) or run_setting("min_valid_date") }}'
+{%- endmacro %}
+
+{#- Well-known stand-ins for "no date" (zero values of common systems). Whole days: a
+    1970-01-01 epoch zero shifted by a time zone is still caught, and a day is all in or all out
+    (int_customer_daily_activity relies on that); a real 1970-01-01 row is quarantined visibly. -#}
+{% macro placeholder_dates() -%}
+    (date '0001-01-01', date '1900-01-01', date '1970-01-01', date '9999-12-31')
 {%- endmacro %}
 
 {#- Shared timestamp checks: the reason code, or null when the timestamp is usable. The raw
     text is only looked at for rows whose timestamp did not parse (casting every typed
     timestamp back to text would cost a full pass over the events). -#}
-{% macro timestamp_reject_reason(raw_column, parsed_column) -%}
+{% macro timestamp_reject_reason(raw_column, parsed_column, entity) -%}
     case
         when {{ parsed_column }} is null then
             case when {{ clean_text(raw_column) }} is null then 'missing_date' else 'unparseable_date' end
-        else {{ timestamp_range_reject_reason(parsed_column) }}
+        else {{ timestamp_range_reject_reason(parsed_column, entity) }}
     end
 {%- endmacro %}
 
-{#- Whole-day bounds: a timestamp before min_valid_date or after run_date is rejected. Both
-    bounds fall on midnight, so a day's rows are all in or all out (int_customer_daily_activity
-    relies on that). -#}
-{% macro timestamp_range_reject_reason(parsed_column) -%}
+{#- Whole-day bounds: a timestamp on a placeholder day, before the entity's earliest valid date
+    or after the last valid date is rejected. Every bound falls on midnight, so a day's rows
+    are all in or all out (int_customer_daily_activity relies on that, via day_is_valid). -#}
+{% macro timestamp_range_reject_reason(parsed_column, entity) -%}
     case
-        when {{ parsed_column }} < {{ min_valid_date() }} then 'date_too_old'
-        when {{ parsed_column }} >= {{ run_date() }} + interval 1 day then 'future_date'
+        when cast({{ parsed_column }} as date) in {{ placeholder_dates() }} then 'placeholder_date'
+        when {{ parsed_column }} < {{ min_valid_date(entity) }} then 'date_too_old'
+        when {{ parsed_column }} >= {{ last_valid_date() }} + interval 1 day then 'future_date'
     end
+{%- endmacro %}
+
+{#- The same bounds for a whole day: true when rows dated that day pass the range checks. -#}
+{% macro day_is_valid(date_column, entity) -%}
+    ({{ date_column }} not in {{ placeholder_dates() }}
+     and {{ date_column }} >= {{ min_valid_date(entity) }}
+     and {{ date_column }} <= {{ last_valid_date() }})
 {%- endmacro %}
 
 {#- The raw values of a row as JSON text, for the quarantine tables. -#}

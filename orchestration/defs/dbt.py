@@ -25,6 +25,9 @@ from dagster_dbt import (
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from ingest.mapping import dbt_vars as mapping_dbt_vars
+from ingest.mapping import load_mapping
+from ingest.quarantine_report import over_limit, quarantine_failure_message
 from orchestration.defs.landing import OWNERS
 from orchestration.defs.resources import (
     DAILY_FRESHNESS,
@@ -159,11 +162,15 @@ RUN_SETTINGS = {"as_of", "churn_horizon_days", "warehouse_path", "run_date", "mi
 def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, Any]:
     settings = insights.settings()
     return {
+        # Per-entity settings of mapping.yaml (min_date, ...); the raw assets validated it.
+        **mapping_dbt_vars(load_mapping(settings.landing_dir)),
         "as_of": settings.as_of,
         "churn_horizon_days": settings.churn_horizon_days,
         "warehouse_path": warehouse.database,
         "run_date": datetime.now(UTC).date().isoformat(),
+        "min_valid_date": settings.min_valid_date,
         "max_abs_amount": max_abs_amount(),
+        "max_quarantine_share": settings.max_quarantine_share,
     }
 
 
@@ -242,6 +249,10 @@ def _build(
         cause = classify_infrastructure_error(
             error + "\n" + _log_tail(invocation), warehouse.database
         )
+        if cause is None:
+            # A load that is mostly quarantined fails the quarantine-share test: say which
+            # file, reasons and mapping.yaml key instead of the generic message.
+            _raise_if_too_much_quarantined(insights, warehouse)
         raise dg.Failure(
             description=cause
             or "dbt build failed; see the failed models/tests above. Downstream assets were "
@@ -303,6 +314,22 @@ def dbt_error_summary(error: str, limit: int = 4000) -> str:
     messages ('Could not convert string ...') redacted: run metadata outlives erasure."""
     command, heading, errors = error.partition(DBT_ERRORS_HEADING)
     return (command + heading + redact_quoted(errors))[:limit]
+
+
+def _raise_if_too_much_quarantined(insights: InsightsConfig, warehouse: DuckDBResource) -> None:
+    """A build stopped by the quarantine share test fails with what went wrong and where."""
+    share = insights.settings().max_quarantine_share
+    with warehouse.get_connection() as con:
+        entities = over_limit(con, share)
+    if entities:
+        raise dg.Failure(
+            description=quarantine_failure_message(entities, share),
+            metadata={
+                f"quarantined_share_{q.entity}": dg.MetadataValue.float(round(q.share, 4))
+                for q in entities
+            },
+            allow_retries=False,
+        )
 
 
 @dbt_assets(

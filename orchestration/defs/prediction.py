@@ -11,6 +11,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from ingest.quarantine_report import upstream_cause
 from ml.model_store import ModelStore
 from ml.prediction.churn import ChurnConfig
 from ml.prediction.dataset import CHURN_SAMPLE, VALUE_SAMPLE
@@ -235,7 +236,9 @@ def churn_model(
             scoring_tenure=scoring_tenure,
         )
         if result.churn.fallback:
-            context.log.warning(result.churn.selection_note)
+            with warehouse.get_connection() as con:
+                cause = upstream_cause(con)
+            context.log.warning(f"{result.churn.selection_note} {cause}".strip())
         promote, gate_note = _gate(result, config.promotion_margin, current, horizon)
         version = f"churn-{as_of:%Y%m%d}-{_fingerprint(result)}"
         tables = _training_tables(result, version, as_of, promote, gate_note, horizon)

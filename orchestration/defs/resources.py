@@ -24,6 +24,8 @@ from orchestration.settings import (
     from_env,
     parse_as_of,
     parse_horizon,
+    parse_min_valid_date,
+    parse_quarantine_share,
 )
 
 # Every asset that writes the warehouse file joins this pool. The shipped dagster.yaml limits it
@@ -67,6 +69,20 @@ class InsightsConfig(dg.ConfigurableResource):
             "Churn and value label window in days. 0: INSIGHTS_CHURN_HORIZON_DAYS, else 90."
         ),
     )
+    min_valid_date: str = Field(
+        default="",
+        description=(
+            "Rows dated before this YYYY-MM-DD are quarantined as date_too_old. Blank: "
+            "INSIGHTS_MIN_VALID_DATE, else 1950-01-01 (mapping.yaml `min_date` per entity wins)."
+        ),
+    )
+    max_quarantine_share: float = Field(
+        default=-1.0,
+        description=(
+            "Stop the refresh before the models when more than this share (0..1) of an entity's "
+            "rows is quarantined. -1: INSIGHTS_MAX_QUARANTINE_SHARE, else 0.2; 1: never stop."
+        ),
+    )
 
     model_dir: str = Field(
         default="", description="Fitted models. Blank: INSIGHTS_MODEL_DIR or ./data/models."
@@ -97,6 +113,16 @@ class InsightsConfig(dg.ConfigurableResource):
                 parse_horizon(self.churn_horizon_days, name="churn_horizon_days")
                 if self.churn_horizon_days
                 else env.churn_horizon_days
+            ),
+            min_valid_date=(
+                parse_min_valid_date(self.min_valid_date, name="min_valid_date")
+                if self.min_valid_date.strip()
+                else env.min_valid_date
+            ),
+            max_quarantine_share=(
+                parse_quarantine_share(self.max_quarantine_share, name="max_quarantine_share")
+                if self.max_quarantine_share >= 0
+                else env.max_quarantine_share
             ),
             model_dir=Path(self.model_dir).resolve() if self.model_dir else env.model_dir,
             report_dir=Path(self.report_dir).resolve() if self.report_dir else env.report_dir,
@@ -195,6 +221,8 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
             landing_dir=str(settings.landing_dir),
             as_of=settings.as_of or "",
             churn_horizon_days=settings.churn_horizon_days,
+            min_valid_date=settings.min_valid_date,
+            max_quarantine_share=settings.max_quarantine_share,
             model_dir=str(settings.model_dir),
             report_dir=str(settings.report_dir),
             serving_path=str(settings.serving_path),

@@ -11,6 +11,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from ingest.quarantine_report import upstream_cause
 from ml.model_store import ModelStore
 from ml.reporting.charts import bar_chart, segment_scatter, selection_chart
 from ml.reporting.html_report import segmentation_report, write_report
@@ -89,9 +90,10 @@ class SegmentModelConfig(dg.Config):
 def read_features(warehouse: DuckDBResource) -> pd.DataFrame:
     with warehouse.get_connection() as con:
         features = con.execute("select * from marts.customer_features order by customer_id").df()
+        cause = upstream_cause(con) if features.empty else ""
     if features.empty:
         raise dg.Failure(
-            "marts.customer_features is empty: there are no customers to segment",
+            f"marts.customer_features is empty: there are no customers to segment. {cause}".strip(),
             allow_retries=False,
         )
     return features

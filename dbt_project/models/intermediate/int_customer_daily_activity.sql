@@ -6,5 +6,4 @@
 
 select * exclude (last_batch)
 from {{ ref('int_customer_event_days') }}
-where activity_date >= {{ min_valid_date() }}
-  and activity_date <= {{ run_date() }}
+where {{ day_is_valid('activity_date', 'events') }}

@@ -7,6 +7,10 @@
 -- they use, the RFM rules or any model's SQL. The snapshot models rebuild a cutoff when it
 -- does (macros/snapshots.sql).
 {%- set step = var('training_anchor_days') %}
+{%- set n_cutoffs = var('training_cutoffs') %}
+{%- set spacing = var('cutoff_spacing_days') %}
+{%- set min_spacing = [var('min_cutoff_spacing_days'), spacing] | min %}
+{%- set min_history = var('min_history_days_before_cutoff') %}
 {%- set model_code = [] %}
 {%- if execute %}
 {%- set models = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') %}
@@ -17,10 +21,84 @@
 with context as (
     select
         *,
+        -- A floor modulo: DuckDB's % keeps the sign of the dividend, so for dates before the
+        -- grid's origin a plain % would move the anchor after the as-of date (a label leak).
         cast(
-            as_of_date - cast((as_of_date - date '2000-01-03') % {{ step }} as integer) as date
+            as_of_date - cast(
+                ((as_of_date - date '2000-01-03') % {{ step }} + {{ step }}) % {{ step }}
+                as integer
+            ) as date
         ) as anchor_date
     from {{ ref('int_run_context') }}
+),
+
+-- How many historical cutoffs, how far apart. Long histories get the configured layout. A
+-- short one (its oldest configured cutoff would have less than min_history_days of completed
+-- orders before it) gets its cutoffs packed into the history there is: the spacing shrinks
+-- (down to min_cutoff_spacing_days) so at least 3 fit where they can, and no cutoff comes
+-- earlier than min_history_days after the first completed order.
+history as (
+    select
+        context.anchor_date,
+        context.churn_horizon_days,
+        cast(context.anchor_date - context.churn_horizon_days as date) as newest_cutoff,
+        (
+            select cast(min(ordered_at) as date) from {{ ref('int_completed_orders') }}
+            where ordered_at < context.as_of_date
+        ) as first_order_date
+    from context
+),
+
+room as (
+    select
+        *,
+        -- Days between the earliest allowed cutoff and the newest one (negative: none fits).
+        coalesce(
+            newest_cutoff - (first_order_date + {{ min_history }}), -1
+        ) as span_days
+    from history
+),
+
+layout as (
+    select
+        *,
+        case
+            when span_days >= {{ (n_cutoffs - 1) * spacing }} then {{ spacing }}
+            else greatest({{ min_spacing }}, least({{ spacing }}, span_days // 2))
+        end as cutoff_spacing_days_used
+    from room
+),
+
+plan as (
+    select
+        *,
+        case
+            when span_days < 0 then 0
+            else least({{ n_cutoffs }}, span_days // cutoff_spacing_days_used + 1)
+        end as training_cutoffs_used
+    from layout
+),
+
+explained as (
+    select
+        *,
+        case
+            when first_order_date is null then
+                'no historical cutoff: no completed order before the as-of date'
+            when training_cutoffs_used = 0 then
+                'no historical cutoff: the order history (from ' || first_order_date
+                || ') is shorter than one churn horizon plus {{ min_history }} days before '
+                || anchor_date
+            when training_cutoffs_used = {{ n_cutoffs }}
+                and cutoff_spacing_days_used = {{ spacing }} then
+                'configured: {{ n_cutoffs }} cutoffs {{ spacing }} days apart'
+            else
+                'short history: ' || training_cutoffs_used || ' cutoff(s) '
+                || cutoff_spacing_days_used || ' days apart instead of {{ n_cutoffs }} x '
+                || '{{ spacing }}, each at least {{ min_history }} days after the first completed '
+                || 'order (' || first_order_date || ')'
+        end as cutoff_note
+    from plan
 ),
 
 cutoffs as (
@@ -34,14 +112,12 @@ cutoffs as (
     union all
 
     select
-        cast(
-            anchor_date - cast(churn_horizon_days + k * {{ var("cutoff_spacing_days") }} as integer)
-            as date
-        ),
+        cast(newest_cutoff - cast(k * cutoff_spacing_days_used as integer) as date),
         false,
         k + 1,
         churn_horizon_days
-    from context, range({{ var('training_cutoffs') }}) as steps(k)
+    from explained, range({{ n_cutoffs }}) as steps(k)
+    where k < training_cutoffs_used
 ),
 
 -- Order-insensitive hashes of the snapshot inputs per day; a cutoff's fingerprint sums the days
@@ -93,6 +169,9 @@ select
     cutoffs.is_current,
     cutoffs.cutoff_index,
     cutoffs.churn_horizon_days,
+    (select cutoff_spacing_days_used from explained) as cutoff_spacing_days_used,
+    (select training_cutoffs_used from explained) as training_cutoffs_used,
+    (select cutoff_note from explained) as cutoff_note,
     case when not cutoffs.is_current then hash(
         cutoffs.churn_horizon_days,
         (select settings_hash from settings),

@@ -1,4 +1,6 @@
 -- Usable customer rows: typed, trimmed, one per customer_id; the rest are in quarantine_customers.
+-- Waits for the quarantine share test (quarantine_share_within_limit): too many bad rows
+-- stop the build here. depends_on: {{ ref('quarantine_customers') }} {{ source('landing', 'customers_load') }}
 select
     customer_id,
     signup_at,

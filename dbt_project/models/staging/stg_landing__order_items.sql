@@ -1,4 +1,6 @@
 -- Usable order lines of usable orders; the rest are in quarantine_order_items.
+-- Waits for the quarantine share test (quarantine_share_within_limit): too many bad rows
+-- stop the build here. depends_on: {{ ref('quarantine_order_items') }} {{ source('landing', 'order_items_load') }}
 select
     order_id,
     product_id,

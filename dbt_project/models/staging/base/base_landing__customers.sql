@@ -21,8 +21,8 @@ checked as (
             when customer_id is null then 'missing_customer_id'
             -- A customer without a signup date is still a customer; a garbled one is not trusted.
             when {{ clean_text('signup_at_raw') }} is not null
-                and {{ timestamp_reject_reason('signup_at_raw', 'signup_at') }} is not null
-                then {{ timestamp_reject_reason('signup_at_raw', 'signup_at') }}
+                and {{ timestamp_reject_reason('signup_at_raw', 'signup_at', 'customers') }} is not null
+                then {{ timestamp_reject_reason('signup_at_raw', 'signup_at', 'customers') }}
         end as row_reject_reason
     from typed
 )

@@ -9,6 +9,6 @@ select
     properties,
     _source_file,
     _source_row,
-    coalesce(parse_reject_reason, {{ timestamp_range_reject_reason('occurred_at') }})
+    coalesce(parse_reject_reason, {{ timestamp_range_reject_reason('occurred_at', 'events') }})
         as reject_reason
 from {{ ref('base_landing__events_parsed') }}

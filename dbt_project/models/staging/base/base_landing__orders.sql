@@ -20,8 +20,8 @@ checked as (
         case
             when order_id is null then 'missing_order_id'
             when customer_id is null then 'missing_customer_id'
-            when {{ timestamp_reject_reason('ordered_at_raw', 'ordered_at') }} is not null
-                then {{ timestamp_reject_reason('ordered_at_raw', 'ordered_at') }}
+            when {{ timestamp_reject_reason('ordered_at_raw', 'ordered_at', 'orders') }} is not null
+                then {{ timestamp_reject_reason('ordered_at_raw', 'ordered_at', 'orders') }}
             when amount_text is null then 'missing_amount'
             when {{ number_out_of_range('amount_text') }} then 'amount_out_of_range'
             when amount is null then 'unparseable_amount'
