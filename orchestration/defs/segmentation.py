@@ -59,6 +59,11 @@ class SegmentModelConfig(dg.Config):
     min_segment_share: float = Field(
         default=0.02, description="A k is eligible only if its smallest segment has this share."
     )
+    max_segment_share: float = Field(
+        default=0.5,
+        description="A k is eligible only if its largest segment has at most this share "
+        "(dropped when no k qualifies: one dominant group).",
+    )
     silhouette_tolerance: float = Field(
         default=0.02, description="Silhouettes this close to the best tie (CH breaks ties)."
     )
@@ -79,6 +84,7 @@ class SegmentModelConfig(dg.Config):
                 k_min=self.k_min,
                 k_max=self.k_max,
                 min_segment_share=self.min_segment_share,
+                max_segment_share=self.max_segment_share,
                 silhouette_tolerance=self.silhouette_tolerance,
             ),
             pinned_k=self.pinned_k or None,
