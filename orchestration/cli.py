@@ -33,10 +33,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--format", choices=("csv", "parquet"), default="csv")
     demo.add_argument(
         "--shape",
-        choices=("contract", "transactions"),
+        choices=("contract", "transactions", "btyd"),
         default="contract",
         help="contract: customers/orders/order_items/events files; transactions: one "
-        "transactions export (customer;date;number_of_items;value) plus a mapping.yaml",
+        "transactions export (customer;date;number_of_items;value) plus a mapping.yaml; btyd: "
+        "orders only, simulated from a Pareto/NBD process (78 weeks; truth in demo_truth/)",
+    )
+    demo.add_argument(
+        "--cohorts",
+        choices=("one", "many"),
+        default="one",
+        help="btyd shape: one acquisition cohort over 12 weeks, or acquisition spread over the "
+        "history (one)",
     )
     demo.add_argument("--landing-dir", type=Path, help="default: INSIGHTS_LANDING_DIR")
     demo.add_argument(
@@ -68,17 +76,22 @@ def _parser() -> argparse.ArgumentParser:
 
 def _demo_data(args: argparse.Namespace) -> int:
     from demo_data import LandingNotEmptyError, generate, write_dataset
+    from demo_data.btyd import generate_btyd, write_btyd
     from demo_data.transactions import write_transactions_export
 
     settings = from_env()
     landing = (args.landing_dir or settings.landing_dir).resolve()
     truth = (args.truth_dir or landing.parent / "demo_truth").resolve()
     started = time.perf_counter()
-    dataset = generate(n_customers=args.customers, seed=args.seed)
     try:
-        if args.shape == "transactions":
+        if args.shape == "btyd":
+            btyd = generate_btyd(args.customers, seed=args.seed, cohorts=args.cohorts)
+            written = write_btyd(btyd, landing, truth, force=args.force)
+        elif args.shape == "transactions":
+            dataset = generate(n_customers=args.customers, seed=args.seed)
             written = write_transactions_export(dataset, landing, truth, force=args.force)
         else:
+            dataset = generate(n_customers=args.customers, seed=args.seed)
             written = write_dataset(dataset, landing, truth, args.format, force=args.force)
     except LandingNotEmptyError as exc:
         if args.keep_user_data:

@@ -129,3 +129,33 @@ def test_parquet_output_has_the_contract_columns(tmp_path: Path) -> None:
         duckdb.execute(f"select count(*) from '{path}'").fetchone()[0]
         == written.row_counts["orders"]
     )
+
+
+def test_btyd_shape_is_orders_only_deterministic_and_consistent_with_its_truth(
+    tmp_path: Path,
+) -> None:
+    from demo_data.btyd import generate_btyd, read_btyd_truth, write_btyd
+
+    first = write_btyd(generate_btyd(2000, seed=4), tmp_path / "a", tmp_path / "ta")
+    write_btyd(generate_btyd(2000, seed=4), tmp_path / "b", tmp_path / "tb")
+    assert sorted(p.name for p in first.landing_dir.iterdir()) == [".demo-data", "orders.csv"]
+    assert (tmp_path / "a" / "orders.csv").read_bytes() == (
+        tmp_path / "b" / "orders.csv"
+    ).read_bytes()
+    meta, truth = read_btyd_truth(tmp_path / "ta")
+    assert meta["params"]["r"] == pytest.approx(0.55) and meta["cohorts"] == "one"
+    orders = pd.read_csv(tmp_path / "a" / "orders.csv", parse_dates=["ordered_at"])
+    merged = orders.merge(truth, on="customer_id")
+    # Nobody orders after dying or before being acquired; the cohort arrives in 12 weeks.
+    assert (merged["ordered_at"] <= merged["death_at"]).all()
+    assert (merged["ordered_at"] >= merged["acquired_at"]).all()
+    assert truth["acquired_at"].max() < pd.Timestamp(meta["start"]) + pd.Timedelta(weeks=12)
+    assert orders["customer_id"].nunique() == 2000
+    assert orders["ordered_at"].max() < pd.Timestamp(meta["end"]) + pd.Timedelta(days=1)
+    many = generate_btyd(2000, seed=4, cohorts="many").truth["acquired_week"]
+    assert many.max() > 60  # acquisition spreads over the 78 weeks
+    # A rewrite over a folder the generator did not write is refused.
+    (tmp_path / "user").mkdir()
+    (tmp_path / "user" / "orders.csv").write_text("x\n")
+    with pytest.raises(LandingNotEmptyError):
+        write_btyd(generate_btyd(10, seed=1), tmp_path / "user", tmp_path / "tu")
