@@ -8,6 +8,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from demo_data import generate, write_dataset
 from tests.refresh import RefreshedWarehouse, refresh
+from tests.support.segment_rules import assert_segments_actionable
 
 
 def _materialization(result, key: str):
@@ -49,6 +50,13 @@ def test_outputs_are_complete_and_consistent(demo_warehouse: RefreshedWarehouse)
     assert selection.loc[selection["chosen"], "k"].item() == len(profiles)
     history = demo_warehouse.query("select * from ml.segment_history")
     assert len(history) == 2000
+
+
+def test_segments_are_actionable_and_named_by_their_medians(
+    demo_warehouse: RefreshedWarehouse,
+) -> None:
+    summary = assert_segments_actionable(demo_warehouse.query)
+    assert len(summary) >= 3
 
 
 def test_segment_metadata_has_metrics_and_charts(demo_warehouse: RefreshedWarehouse) -> None:
