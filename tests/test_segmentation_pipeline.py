@@ -73,6 +73,7 @@ def test_segment_metadata_has_metrics_and_charts(demo_warehouse: RefreshedWareho
     assert checks["stability_above_floor"]
     assert checks["no_empty_segment"]
     assert checks["every_customer_assigned_once"]
+    assert checks["names_match_medians"]
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from ml.segmentation import (
 )
 from ml.segmentation.drift import DriftThresholds
 from ml.segmentation.features import FEATURE_DESCRIPTIONS, SegmentationFeatures
-from ml.segmentation.naming import describe_segment
+from ml.segmentation.naming import describe_segment, inconsistencies
 from ml.segmentation.profiles import population_profile, segment_profiles
 from ml.segmentation.refit import decide_refit
 from orchestration.defs.landing import OWNERS
@@ -339,6 +339,14 @@ def customer_segments(
         "segment mix, generated name and description, and the recommended action from the "
         "editable seed reference.segment_actions. Also writes the interactive HTML report."
     ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "names_match_medians",
+            asset=SEGMENT_PROFILES,
+            description="Every segment's medians meet the requirements of its archetype "
+            "(ml/segmentation/naming.py REQUIREMENTS), so name and action fit the segment.",
+        )
+    ],
 )
 def segment_profiles_asset(
     context: dg.AssetExecutionContext, insights: InsightsConfig, warehouse: DuckDBResource
@@ -402,7 +410,24 @@ def segment_profiles_asset(
             "recommended_action",
         ]
     ]
+    # Names carried over from an older model keep its archetype; today's medians may have moved.
+    broken = {
+        row["segment_name"]: inconsistencies(row, population, row["archetype"])
+        for _, row in profiles.iterrows()
+    }
+    broken = {name: problems for name, problems in broken.items() if problems}
     return dg.MaterializeResult(
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="names_match_medians",
+                passed=not broken,
+                metadata={
+                    "inconsistent_segments": dg.MetadataValue.json(broken),
+                },
+                description="; ".join(f"{name}: {', '.join(p)}" for name, p in broken.items())
+                or "every segment meets its archetype's requirements",
+            )
+        ],
         metadata={
             **table,
             "profiles": dg.MetadataValue.md(markdown_table(shown, float_format="{:,.2f}")),
@@ -416,7 +441,7 @@ def segment_profiles_asset(
             ),
             "report": dg.MetadataValue.path(str(report_path)),
             "report_url": dg.MetadataValue.url(report_path.as_uri()),
-        }
+        },
     )
 
 
