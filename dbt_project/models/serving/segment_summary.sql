@@ -48,9 +48,9 @@ select
     -- The same in words, for a dashboard tile.
     concat_ws(
         '; ',
-        case when risk.lost_share > 0 then
+        case when round(100 * risk.lost_share) >= 1 then
             format('{:.0f}% lost (no order for a year)', 100 * risk.lost_share) end,
-        case when risk.no_orders_share > 0 then
+        case when round(100 * risk.no_orders_share) >= 1 then
             format('{:.0f}% without orders', 100 * risk.no_orders_share) end,
         case when risk.scored_customers > 0 then
             format(
