@@ -177,7 +177,7 @@ def test_too_few_customers_is_a_clear_error() -> None:
         (
             [(2, 0.60, 900, 0.25, 0.75), (3, 0.30, 300, 0.2, 0.45), (4, 0.28, 250, 0.1, 0.4)],
             3,
-            "k = 2 left one segment above 50%",
+            "one segment above 50% of customers: k = 2",
         ),
         # ... also without structure: the smallest k without a majority segment.
         (
@@ -265,42 +265,29 @@ def test_model_store_round_trip_and_current_pointer(tmp_path: Path, trained) -> 
     ] == []
 
 
-def btyd_features(
-    n: int, seed: int, cohort_weeks: float = 12, history_weeks: float = 78
-) -> pd.DataFrame:
-    """customer_features-shaped rows of an orders-only Pareto/NBD population: purchase rates ~
-    Gamma(r=0.55, alpha=10 weeks), lifetimes ~ Exponential(mu), mu ~ Gamma(s=0.6, beta=12 weeks),
-    order values ~ Gamma-Gamma; first orders spread over `cohort_weeks` (weak structure: most
-    customers buy once, nothing planted)."""
-    rng = np.random.default_rng(seed)
-    rate = rng.gamma(0.55, 1 / 10, n)  # purchases per week while alive
-    lifetime = rng.exponential(1 / rng.gamma(0.6, 1 / 12, n))
-    first = rng.uniform(0, cohort_weeks, n)
-    mean_value = 1 / rng.gamma(6.0, 1 / 300, n)
-    rows = []
-    for i in range(n):
-        end = min(first[i] + lifetime[i], history_weeks)
-        times = [first[i]]
-        while rate[i] > 0:
-            t = times[-1] + rng.exponential(1 / rate[i])
-            if t > end:
-                break
-            times.append(t)
-        days = np.array(times) * 7
-        gaps = np.diff(days)
-        values = rng.gamma(4.0, mean_value[i] / 4.0, len(days))
-        rows.append(
-            {
-                "recency_days": history_weeks * 7 - days[-1],
-                "frequency": len(days),
-                "avg_order_value": values.mean(),
-                "monetary_total": values.sum(),
-                "tenure_days": history_weeks * 7 - days[0],
-                "median_days_between_orders": np.median(gaps) if len(gaps) else np.nan,
-            }
-        )
-    frame = pd.DataFrame(rows)
-    frame.insert(0, "customer_id", [f"B{i:05d}" for i in range(n)])
+def btyd_features(n: int, seed: int, cohorts: str = "one") -> pd.DataFrame:
+    """customer_features-shaped rows of the btyd demo shape (orders only, a Pareto/NBD x
+    Gamma-Gamma process: most customers buy once, nothing planted), computed from its orders as
+    of the day after the history in the same units as the mart."""
+    from demo_data.btyd import generate_btyd
+
+    data = generate_btyd(n_customers=n, seed=seed, cohorts=cohorts)
+    orders = data.orders.sort_values(["customer_idx", "week"])
+    days = orders["week"] * 7
+    end = (data.end - data.start).days + 1
+    gaps = days.groupby(orders["customer_idx"]).diff()
+    grouped = orders.assign(day=days, gap=gaps).groupby("customer_idx")
+    frame = pd.DataFrame(
+        {
+            "recency_days": end - grouped["day"].max(),
+            "frequency": grouped.size(),
+            "avg_order_value": grouped["amount"].mean(),
+            "monetary_total": grouped["amount"].sum(),
+            "tenure_days": end - grouped["day"].min(),
+            "median_days_between_orders": grouped["gap"].median(),
+        }
+    ).reset_index(drop=True)
+    frame.insert(0, "customer_id", [f"B{i:05d}" for i in range(len(frame))])
     frame["events_available"] = False
     return frame
 
@@ -313,7 +300,7 @@ SHAPES = {
     # Orders only, one acquisition cohort, 78 weeks: the weak structure of a real retail log.
     "btyd_one_cohort": lambda: btyd_features(2000, seed=3),
     # Orders only, acquisition spread over the whole history.
-    "btyd_many_cohorts": lambda: btyd_features(2000, seed=4, cohort_weeks=70),
+    "btyd_many_cohorts": lambda: btyd_features(2000, seed=4, cohorts="many"),
 }
 
 

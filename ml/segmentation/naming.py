@@ -11,13 +11,15 @@ order in the last year, see profiles.population_profile):
               "Engaged browsers, few orders"
 - prospects   under half have ordered: "Sign-ups without orders"
 - new         tenure <= 90 days: "New one-time buyers" (orders < 2) / "New customers"
-- lost        recency >= 365 days: "Lost big spenders" / "Lost customers"
+- lost        recency >= 365 days: "Lost big spenders" / "Lost one-time buyers" /
+              "Lost customers"
 - lapsing     recency >= max(60, 2x population), or repeat buyers (orders >= 2) whose recency
               is >= max(60, 2x their own gap): "Lapsing big spenders" / "Lapsing one-time
               buyers" / "Lapsing customers"
 - one_time    orders < 2: "One-time big spenders" / "One-time buyers"
-- champions   orders >= 1.5x, order value >= 1.25x, recency <= population: "High-value loyal"
-- loyal       orders >= 1.25x and recency <= population: "Loyal regulars"
+- champions   orders >= 3 and >= 1.5x, order value >= 1.25x, recency <= population:
+              "High-value loyal"
+- loyal       orders >= 3 and >= 1.25x, recency <= population: "Loyal regulars"
 - occasional  order value <= 0.8x or orders <= 0.75x: "Occasional bargain buyers" /
               "Occasional buyers"
 - core        otherwise: "Core customers"
@@ -56,6 +58,9 @@ NEW_TENURE_DAYS = 90
 LOST_RECENCY_DAYS = 365
 LAPSING_MIN_DAYS = 60
 REPEAT_ORDERS = 2  # a segment whose median customer has fewer orders is one-time buyers
+# "Loyal" needs a rhythm: at least two gaps between orders (as for the overdue flag), whatever
+# the population's median; two orders above a base of one-time buyers is not yet loyalty.
+REGULAR_ORDERS = 3
 BIG_SPENDER = 1.25
 
 
@@ -87,6 +92,10 @@ class Facts:
     @property
     def one_time(self) -> bool:
         return self.orders < REPEAT_ORDERS
+
+    @property
+    def regular(self) -> bool:
+        return self.orders >= REGULAR_ORDERS
 
     @property
     def lapsing(self) -> bool:
@@ -142,10 +151,10 @@ def _browsing(f: Facts) -> bool:
     return f.sessions is not None and f.sessions >= max(1.0, 1.5 * (f.population_sessions or 0))
 
 
-def _lapsing_name(f: Facts) -> str:
+def _gone_name(prefix: str, f: Facts) -> str:
     if f.big:
-        return "Lapsing big spenders"
-    return "Lapsing one-time buyers" if f.one_time else "Lapsing customers"
+        return f"{prefix} big spenders"
+    return f"{prefix} one-time buyers" if f.one_time else f"{prefix} customers"
 
 
 RULES: tuple[Rule, ...] = (
@@ -163,9 +172,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "lost",
         lambda f: f.recency >= LOST_RECENCY_DAYS,
-        lambda f: "Lost big spenders" if f.big else "Lost customers",
+        lambda f: _gone_name("Lost", f),
     ),
-    Rule("lapsing", lambda f: f.lapsing, _lapsing_name),
+    Rule("lapsing", lambda f: f.lapsing, lambda f: _gone_name("Lapsing", f)),
     Rule(
         "one_time",
         lambda f: f.one_time,
@@ -173,10 +182,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "champions",
-        lambda f: f.orders_ratio >= 1.5 and f.value_ratio >= BIG_SPENDER and f.recent,
+        lambda f: f.regular and f.orders_ratio >= 1.5 and f.value_ratio >= BIG_SPENDER and f.recent,
         lambda f: "High-value loyal",
     ),
-    Rule("loyal", lambda f: f.orders_ratio >= 1.25 and f.recent, lambda f: "Loyal regulars"),
+    Rule(
+        "loyal",
+        lambda f: f.regular and f.orders_ratio >= 1.25 and f.recent,
+        lambda f: "Loyal regulars",
+    ),
     Rule(
         "occasional",
         lambda f: f.value_ratio <= 0.8 or f.orders_ratio <= 0.75,
@@ -198,6 +211,7 @@ _NOT_LAPSING = (
     lambda f: not f.lapsing,
 )
 _ESTABLISHED = (f"tenure > {NEW_TENURE_DAYS} days", lambda f: f.tenure > NEW_TENURE_DAYS)
+_REGULAR = (f"regulars: median orders >= {REGULAR_ORDERS}", lambda f: f.regular)
 REQUIREMENTS: dict[str, tuple[tuple[str, Callable[[Facts], bool]], ...]] = {
     "browsers": (("under half have ordered", lambda f: f.buyer_share < 0.5),),
     "prospects": (("under half have ordered", lambda f: f.buyer_share < 0.5),),
@@ -222,6 +236,7 @@ REQUIREMENTS: dict[str, tuple[tuple[str, Callable[[Facts], bool]], ...]] = {
         _REPEAT,
         _NOT_GONE,
         _NOT_LAPSING,
+        _REGULAR,
         ("recent: recency <= the population's", lambda f: f.recent),
         ("orders >= 1.5x the population's", lambda f: f.orders_ratio >= 1.5),
     ),
@@ -231,6 +246,7 @@ REQUIREMENTS: dict[str, tuple[tuple[str, Callable[[Facts], bool]], ...]] = {
         _REPEAT,
         _NOT_GONE,
         _NOT_LAPSING,
+        _REGULAR,
         ("recent: recency <= the population's", lambda f: f.recent),
         ("orders >= 1.25x the population's", lambda f: f.orders_ratio >= 1.25),
     ),

@@ -135,8 +135,8 @@ def choose_k(metrics: pd.DataFrame, config: SelectionConfig) -> tuple[int, str]:
     if not unbalanced.empty:
         skipped = ", ".join(str(int(v)) for v in unbalanced["k"])
         reason += (
-            f"; k = {skipped} left one segment above {config.max_segment_share:.0%} of "
-            "customers and were not eligible"
+            f"; not eligible with one segment above {config.max_segment_share:.0%} of "
+            f"customers: k = {skipped}"
         )
     return k, reason
 
