@@ -99,13 +99,21 @@ def _col(rows: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype(float)
 
 
-def _below(rows: pd.DataFrame, typical: pd.Series, column: str) -> pd.Series:
-    """The customer's value is below the typical one (False when either is missing)."""
-    return _col(rows, column) < float(typical.get(column, np.nan))
+def _shown(values: pd.Series | float, percent: bool) -> pd.Series | float:
+    """A value as the wording prints it (whole numbers or whole percents): a comparison the
+    reader cannot see ("every 37 days (typical: 37)") is not a reason."""
+    return np.round(values * 100) if percent else np.round(values)
 
 
-def _above(rows: pd.DataFrame, typical: pd.Series, column: str) -> pd.Series:
-    return _col(rows, column) > float(typical.get(column, np.nan))
+def _below(rows: pd.DataFrame, typical: pd.Series, column: str, percent: bool = False) -> pd.Series:
+    """The customer's value is visibly below the typical one (False when either is missing)."""
+    reference = _shown(float(typical.get(column, np.nan)), percent)
+    return _shown(_col(rows, column), percent) < reference
+
+
+def _above(rows: pd.DataFrame, typical: pd.Series, column: str, percent: bool = False) -> pd.Series:
+    reference = _shown(float(typical.get(column, np.nan)), percent)
+    return _shown(_col(rows, column), percent) > reference
 
 
 def _counted(count: pd.Series, singular: str, plural: str) -> pd.Series:
@@ -134,7 +142,10 @@ def _earlier_pace(rows: pd.DataFrame, kind: str) -> pd.Series:
 
 
 def _fell(rows: pd.DataFrame, kind: str) -> pd.Series:
-    return _col(rows, f"{kind}_last_90d") < FELL_BELOW * _earlier_pace(rows, kind)
+    recent, earlier = _col(rows, f"{kind}_last_90d"), _earlier_pace(rows, kind)
+    # Orders print the earlier pace with one decimal, revenue in whole units.
+    digits = 1 if kind == "orders" else 0
+    return (recent < FELL_BELOW * earlier) & (recent.round(digits) < earlier.round(digits))
 
 
 @dataclass(frozen=True)
@@ -148,11 +159,17 @@ class Reading:
 
 
 def _overdue_on_own_cycle(rows: pd.DataFrame, typical: pd.Series) -> pd.Series:
-    return _col(rows, "recency_days") > _col(rows, "median_days_between_orders")
+    return _col(rows, "recency_days").round() > _col(rows, "median_days_between_orders").round()
 
 
 def _days_since_last_order(rows: pd.DataFrame, typical: pd.Series) -> pd.Series:
     return "no order for " + _counted(_col(rows, "recency_days"), "day", "days")
+
+
+def _typical_sum(typical: pd.Series, columns: tuple[str, ...], missing: float = 0.0) -> float:
+    """Sum of the typical values as printed (whole numbers)."""
+    values = [float(typical.get(c, np.nan)) for c in columns]
+    return float(sum(missing if np.isnan(v) else np.round(v) for v in values))
 
 
 # Per concept, its readings in order of preference: a concept is a driver for a customer only
@@ -259,7 +276,10 @@ READINGS: dict[str, tuple[Reading, ...]] = {
     ),
     "activity_trend": (
         Reading(
-            lambda r, t: (_col(r, "activity_trend_30d") < 0) & ~_above(r, t, "activity_trend_30d"),
+            lambda r, t: (
+                (_shown(_col(r, "activity_trend_30d"), True) < 0)
+                & ~_above(r, t, "activity_trend_30d", percent=True)
+            ),
             lambda r, t: (
                 "site activity down "
                 + _pct(-_col(r, "activity_trend_30d"))
@@ -269,7 +289,7 @@ READINGS: dict[str, tuple[Reading, ...]] = {
     ),
     "email": (
         Reading(
-            lambda r, t: _below(r, t, "email_open_rate_90d"),
+            lambda r, t: _below(r, t, "email_open_rate_90d", percent=True),
             lambda r, t: (
                 ("opened only " + _pct(_col(r, "email_open_rate_90d")) + " of e-mails").where(
                     _col(r, "email_open_rate_90d") > 0, "opened no e-mails"
@@ -289,7 +309,7 @@ READINGS: dict[str, tuple[Reading, ...]] = {
     ),
     "carts": (
         Reading(
-            lambda r, t: _above(r, t, "cart_abandonment_rate_90d"),
+            lambda r, t: _above(r, t, "cart_abandonment_rate_90d", percent=True),
             lambda r, t: (
                 "abandoned "
                 + _pct(_col(r, "cart_abandonment_rate_90d"))
@@ -303,9 +323,7 @@ READINGS: dict[str, tuple[Reading, ...]] = {
         Reading(
             lambda r, t: (
                 _col(r, "cancelled_orders").fillna(0) + _col(r, "refunded_orders").fillna(0)
-                > float(
-                    np.nansum([t.get("cancelled_orders", np.nan), t.get("refunded_orders", np.nan)])
-                )
+                > _typical_sum(t, ("cancelled_orders", "refunded_orders"))
             ),
             lambda r, t: (
                 _number(_col(r, "cancelled_orders").fillna(0))
@@ -323,9 +341,7 @@ READINGS: dict[str, tuple[Reading, ...]] = {
         Reading(
             lambda r, t: (
                 _col(r, "r_score") + _col(r, "f_score") + _col(r, "m_score")
-                < float(
-                    t.get("r_score", np.nan) + t.get("f_score", np.nan) + t.get("m_score", np.nan)
-                )
+                < _typical_sum(t, ("r_score", "f_score", "m_score"), missing=np.nan)
             ),
             lambda r, t: (
                 "low RFM scores "
