@@ -369,6 +369,9 @@ def test_one_order_majority_is_never_core() -> None:
         ({"median_tenure_days": 40.0}, "new"),
         ({"median_recency_days": 400.0}, "lost"),
         ({"median_recency_days": 130.0}, "lapsing"),
+        # Repeat buyers are judged by their own rhythm: 100 days is not lapsing for a segment
+        # ordering every 126 days, however recent the rest of the base is.
+        ({"median_recency_days": 100.0, "median_median_days_between_orders": 126.0}, "core"),
         ({"median_frequency": 1.0}, "one_time"),
         ({"median_frequency": 6.0, "median_avg_order_value": 60.0}, "champions"),
         ({"median_frequency": 6.0}, "loyal"),

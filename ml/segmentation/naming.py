@@ -13,9 +13,9 @@ order in the last year, see profiles.population_profile):
 - new         tenure <= 90 days: "New one-time buyers" (orders < 2) / "New customers"
 - lost        recency >= 365 days: "Lost big spenders" / "Lost one-time buyers" /
               "Lost customers"
-- lapsing     recency >= max(60, 2x population), or repeat buyers (orders >= 2) whose recency
-              is >= max(60, 2x their own gap): "Lapsing big spenders" / "Lapsing one-time
-              buyers" / "Lapsing customers"
+- lapsing     repeat buyers (orders >= 2): recency >= max(60, 2x their own gap); one-time
+              buyers: recency >= max(60, 2x the population's): "Lapsing big spenders" /
+              "Lapsing one-time buyers" / "Lapsing customers"
 - one_time    orders < 2: "One-time big spenders" / "One-time buyers"
 - champions   orders >= 3 and >= 1.5x, order value >= 1.25x, recency <= population:
               "High-value loyal"
@@ -99,13 +99,12 @@ class Facts:
 
     @property
     def lapsing(self) -> bool:
-        lapsed_for_all = self.recency >= max(LAPSING_MIN_DAYS, 2 * self.population_recency)
-        past_own_cycle = (
-            not self.one_time
-            and pd.notna(self.gap)
-            and self.recency >= max(LAPSING_MIN_DAYS, 2 * self.gap)
-        )
-        return bool(lapsed_for_all or past_own_cycle)
+        """Repeat buyers are judged by their own rhythm (two usual gaps without an order: a
+        segment ordering every 4 months is not lapsing after 10 weeks, however recent the rest
+        of the base is); one-time buyers, who have none, against the active buyers."""
+        if not self.one_time and pd.notna(self.gap):
+            return bool(self.recency >= max(LAPSING_MIN_DAYS, 2 * self.gap))
+        return bool(self.recency >= max(LAPSING_MIN_DAYS, 2 * self.population_recency))
 
     @property
     def recent(self) -> bool:
@@ -207,7 +206,7 @@ _NOT_GONE = (
     lambda f: f.recency < LOST_RECENCY_DAYS,
 )
 _NOT_LAPSING = (
-    "not lapsing: recency below 2x the population's and 2x their own gap",
+    "not lapsing: recency below 2x their own gap (one-time buyers: 2x the population's)",
     lambda f: not f.lapsing,
 )
 _ESTABLISHED = (f"tenure > {NEW_TENURE_DAYS} days", lambda f: f.tenure > NEW_TENURE_DAYS)
