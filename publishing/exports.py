@@ -84,6 +84,9 @@ def consenting(customers: pd.DataFrame, policy: ExportPolicy) -> pd.Series:
     return opt_in.fillna(policy.consent_when_unknown).astype(bool)
 
 
+OVERDUE_COLUMNS = ("overdue_since", "days_overdue", "expected_next_order_date")
+
+
 def build_audiences(customers: pd.DataFrame, policy: ExportPolicy) -> dict[str, pd.DataFrame]:
     """Audience name -> rows. `customers`: customer_360 columns plus `email`."""
     allowed = customers[consenting(customers, policy)].sort_values("customer_id", kind="stable")
@@ -112,7 +115,13 @@ def build_audiences(customers: pd.DataFrame, policy: ExportPolicy) -> dict[str, 
     at_risk = (allowed["risk_tier"] == "high") & (allowed["revenue_last_365d"] >= threshold)
     audiences["at_risk_high_value"] = frame[at_risk.to_numpy()]
     overdue = allowed["overdue"].fillna(False).astype(bool) & (allowed["risk_tier"] != "lost")
-    audiences["overdue_replenishment"] = frame[overdue.to_numpy()]
+    # Since when and by how much each is overdue, and the next date on their cycle: what the
+    # replenishment message and its timing are built from.
+    overdue_rows = frame[overdue.to_numpy()].copy()
+    for column in OVERDUE_COLUMNS:
+        if column in allowed:
+            overdue_rows[column] = allowed.loc[overdue, column]
+    audiences["overdue_replenishment"] = overdue_rows
     return {name: rows.reset_index(drop=True) for name, rows in audiences.items()}
 
 

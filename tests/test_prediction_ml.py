@@ -27,6 +27,7 @@ from ml.prediction.scorers import (
     RecencyScorer,
 )
 from ml.prediction.value import twelve_month_value
+from tests.support.driver_wording import reads_as_churn_reason
 
 TRUE = BgNbdParams(r=0.5, alpha=5.0, a=1.5, b=3.0)
 
@@ -150,22 +151,124 @@ def test_time_split_uses_the_newest_cutoff_for_validation() -> None:
 
 
 def test_next_purchase_and_overdue_rules() -> None:
+    as_of = date(2026, 1, 1)
+    cases = [
+        # last order, median gap, stddev, orders -> expected, note, overdue since, days, flag
+        ("2025-12-15 09:00", 30.0, 5.0, 10, date(2026, 1, 14), "on schedule", None, None, False),
+        # One day past due: the next cycle (if still active); not yet overdue by a clear margin.
+        (
+            "2025-12-01 10:00",
+            30.0,
+            5.0,
+            10,
+            date(2026, 1, 30),
+            "past due",
+            date(2025, 12, 31),
+            1,
+            False,
+        ),
+        # Far past its rhythm: overdue since the due date, next cycle rolled past the as-of.
+        (
+            "2025-06-01 00:00",
+            30.0,
+            5.0,
+            10,
+            date(2026, 1, 27),
+            "past due",
+            date(2025, 7, 1),
+            184,
+            True,
+        ),
+        ("2025-12-20 00:00", np.nan, np.nan, 1, None, "one order only", None, None, False),
+        (
+            "2024-10-01 00:00",
+            30.0,
+            5.0,
+            5,
+            None,
+            "lost: no order in the last 365 days",
+            None,
+            None,
+            False,
+        ),
+        (None, np.nan, np.nan, 0, None, "no orders yet", None, None, False),
+        # Two orders: past due, but too few gaps to call it overdue.
+        (
+            "2025-09-01 00:00",
+            30.0,
+            np.nan,
+            2,
+            date(2026, 1, 29),
+            "past due",
+            date(2025, 10, 1),
+            92,
+            False,
+        ),
+        # Several orders on one day: a cycle is at least a day; today is the earliest date.
+        (
+            "2025-12-30 00:00",
+            0.0,
+            0.0,
+            3,
+            date(2026, 1, 1),
+            "past due",
+            date(2025, 12, 31),
+            1,
+            True,
+        ),
+    ]
     features = pd.DataFrame(
         {
-            "last_order_at": pd.to_datetime(
-                ["2025-12-01 10:00", "2025-06-01 00:00", "2025-12-20 00:00", "2025-01-01 00:00"]
-            ),
-            "median_days_between_orders": [30.0, 30.0, np.nan, 30.0],
-            "stddev_days_between_orders": [5.0, 5.0, np.nan, np.nan],
-            "recency_days": [31, 214, 12, 365],
-            "frequency": [10, 10, 1, 2],
+            "as_of_date": [as_of] * len(cases),
+            "last_order_at": pd.to_datetime([c[0] for c in cases]),
+            "median_days_between_orders": [c[1] for c in cases],
+            "stddev_days_between_orders": [c[2] for c in cases],
+            "frequency": [c[3] for c in cases],
+        }
+    )
+    result = next_purchase(features, active_window_days=365)
+    for (_, _, _, _, expected, note, since, days, flag), (_, row) in zip(
+        cases, result.iterrows(), strict=True
+    ):
+        assert (
+            None if pd.isna(row["expected_next_order_date"]) else row["expected_next_order_date"]
+        ) == expected, row
+        assert row["next_order_note"].startswith(note), row
+        assert (None if pd.isna(row["overdue_since"]) else row["overdue_since"]) == since, row
+        assert (None if pd.isna(row["days_overdue"]) else int(row["days_overdue"])) == days, row
+        assert bool(row["overdue"]) == flag, row
+
+
+def test_next_purchase_is_never_in_the_past() -> None:
+    """On random histories: every expected date is on or after the as-of date, every customer
+    without one says why, and every overdue customer shows since when."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    as_of = pd.Timestamp("1998-03-01")  # any era
+    frequency = rng.integers(0, 12, n)
+    recency = rng.uniform(0, 800, n)
+    gap = np.where(frequency >= 2, rng.gamma(1.5, 40, n), np.nan)
+    features = pd.DataFrame(
+        {
+            "as_of_date": as_of.date(),
+            "last_order_at": (as_of - pd.to_timedelta(recency, unit="D")).where(frequency > 0),
+            "median_days_between_orders": gap,
+            "stddev_days_between_orders": gap * rng.uniform(0, 1, n),
+            "frequency": frequency,
         }
     )
     result = next_purchase(features)
-    assert result["expected_next_order_date"].tolist()[:2] == [date(2025, 12, 31), date(2025, 7, 1)]
-    assert pd.isna(result["expected_next_order_date"][2])  # one order: no rhythm yet
-    # On cycle / far past the cycle / no rhythm / too few orders to judge.
-    assert result["overdue"].tolist() == [False, True, False, False]
+    dated = result["expected_next_order_date"].dropna()
+    assert len(dated) > 1000 and (dated >= as_of.date()).all()
+    assert result["next_order_note"].notna().all()
+    assert result["expected_next_order_date"].isna().sum() == (
+        result["next_order_note"].str.match("one order|lost|no orders").sum()
+    )
+    overdue = result[result["overdue"]]
+    assert len(overdue) > 100 and overdue["overdue_since"].notna().all()
+    assert (overdue["days_overdue"] > 0).all()
+    past_due = result["overdue_since"].notna()
+    assert (result.loc[past_due, "overdue_since"] < as_of.date()).all()
 
 
 def test_twelve_month_value_compounds_churn_per_period() -> None:
@@ -220,7 +323,7 @@ def test_drivers_name_what_pushes_a_customer_towards_churn() -> None:
     )
     drivers = churn_drivers(model, risky, typical).iloc[0]
     assert drivers["driver_1"] == "no order for 280 days, usually every 30"
-    assert drivers["driver_2"].startswith("0 sessions in the last 30 days (typical: 3)")
+    assert drivers["driver_2"] == "no sessions in the last 30 days (typical: 3)"
     # A baseline scorer only has its own feature to point at.
     recency = CalibratedScorer(
         RecencyScorer(),
@@ -229,6 +332,55 @@ def test_drivers_name_what_pushes_a_customer_towards_churn() -> None:
     only = churn_drivers(recency, risky, typical).iloc[0]
     assert only["driver_1"].startswith("no order for 280 days")
     assert pd.isna(only["driver_2"])
+
+
+def test_a_reassuring_value_is_never_a_driver() -> None:
+    """A model can push towards churn for a value that reads as reassuring (here it learned
+    that big spenders churn). Spend is then a driver only when the customer's spend fell, and
+    says so; a customer who spends well above the typical one gets no spend driver at all."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "recency_days": rng.uniform(1, 300, n),
+            "median_days_between_orders": rng.uniform(20, 60, n),
+            "revenue_last_365d": rng.gamma(1.2, 300, n),
+        }
+    )
+    frame["revenue_last_90d"] = frame["revenue_last_365d"] * rng.uniform(0, 0.5, n)
+    logit = frame["recency_days"] / frame["median_days_between_orders"] - 3
+    logit += frame["revenue_last_365d"] / 600 - 1
+    frame["churned"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    features = [
+        "recency_days",
+        "median_days_between_orders",
+        "revenue_last_365d",
+        "revenue_last_90d",
+    ]
+    scorer = GradientBoostingScorer(features).fit(frame, frame["churned"].to_numpy())
+    model = CalibratedScorer(
+        scorer, Calibrator().fit(scorer.score(frame), frame["churned"].to_numpy())
+    )
+    typical = frame[features].median()
+    customers = pd.DataFrame(
+        {
+            "recency_days": [40.0, 40.0],
+            "median_days_between_orders": [30.0, 30.0],
+            # Spends far above the typical customer and kept spending / spent, then stopped.
+            "revenue_last_365d": [2087.0, 2087.0],
+            "revenue_last_90d": [700.0, 0.0],
+        }
+    )
+    # The model does push both towards churn through spend ...
+    neutral = customers.assign(revenue_last_365d=typical["revenue_last_365d"])
+    neutral["revenue_last_90d"] = typical["revenue_last_90d"]
+    assert (scorer.attribution_score(customers) - scorer.attribution_score(neutral) > 0.1).all()
+    drivers = churn_drivers(model, customers, typical)
+    texts = drivers.to_numpy().ravel()
+    # ... but only the one whose spend fell hears about it, in words that say so.
+    assert not any("spen" in str(t) for t in drivers.iloc[0])
+    assert "spend fell to 0 in the last 90 days from 683 per 90 days before" in set(drivers.iloc[1])
+    assert all(reads_as_churn_reason(t) for t in texts if isinstance(t, str))
 
 
 def test_fairness_audit_flags_a_group_the_model_serves_worse() -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from demo_data import generate, write_dataset
 from tests.refresh import RefreshedWarehouse, refresh
+from tests.support.driver_wording import reads_as_churn_reason
 
 
 def _materialization(result, key: str):
@@ -88,6 +89,38 @@ def test_edge_cases_one_order_and_no_orders(demo_warehouse) -> None:
     assert one["churn_probability"].notna().all()
     assert one["expected_next_order_date"].isna().all()  # no rhythm from one order
     assert not one["overdue"].any()
+
+
+def test_next_purchase_is_never_in_the_past_and_says_why(demo_warehouse) -> None:
+    scores = demo_warehouse.query(
+        "select s.*, f.frequency from ml.churn_scores s "
+        "join marts.customer_features f using (customer_id)"
+    )
+    as_of = scores["as_of_date"].iloc[0]
+    dated = scores[scores["expected_next_order_date"].notna()]
+    assert len(dated) > 500
+    assert (dated["expected_next_order_date"] >= as_of).all()
+    assert (dated["risk_tier"] != "lost").all()
+    undated = scores[scores["expected_next_order_date"].isna()]
+    assert undated["next_order_note"].str.match("one order only|lost|no orders yet").all()
+    lost = scores[scores["risk_tier"] == "lost"]
+    assert len(lost) > 0 and lost["next_order_note"].str.startswith("lost").all()
+    past_due = scores[scores["overdue_since"].notna()]
+    assert len(past_due) > 100
+    assert (past_due["overdue_since"] < as_of).all() and (past_due["days_overdue"] > 0).all()
+    assert (past_due["next_order_note"] == "past due: next cycle if still active").all()
+    assert ((as_of - past_due["overdue_since"]).dt.days == past_due["days_overdue"]).all()
+    # Every customer in the overdue audience shows since when.
+    overdue = scores[scores["overdue"]]
+    assert len(overdue) > 0 and overdue["overdue_since"].notna().all()
+
+
+def test_every_driver_reads_as_a_reason_to_worry(demo_warehouse) -> None:
+    scores = demo_warehouse.query("select driver_1, driver_2, driver_3 from ml.churn_scores")
+    drivers = pd.concat([scores[c] for c in scores.columns]).dropna()
+    assert len(drivers) > 500
+    reassuring = drivers[~drivers.map(reads_as_churn_reason)]
+    assert reassuring.empty, reassuring.value_counts().head(10).to_dict()
 
 
 def test_churn_metadata_shows_metrics_plots_and_importance(demo_warehouse) -> None:

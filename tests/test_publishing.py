@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -34,6 +35,15 @@ def _customers() -> pd.DataFrame:
             "recommended_action": ["Reward", "Reward", "Win back", "Win back", "Reward"],
             "marketing_opt_in": [True, False, True, None, True],
             "overdue": [False, False, True, True, True],
+            "overdue_since": [None, None, date(2025, 11, 2), date(2025, 12, 1), date(2024, 1, 1)],
+            "days_overdue": pd.array([None, None, 60, 31, 731], dtype="Int64"),
+            "expected_next_order_date": [
+                date(2026, 1, 5),
+                None,
+                date(2026, 1, 3),
+                date(2026, 1, 30),
+                None,
+            ],
             "email": [
                 " C3@Example.com ",
                 "c1@example.com",
@@ -71,7 +81,17 @@ def test_action_audiences() -> None:
     audiences = build_audiences(_customers(), ExportPolicy(high_value_quantile=0.5))
     assert audiences["at_risk_high_value"]["customer_id"].tolist() == ["C2"]
     # Overdue but lost (C5) is a win-back case, not a replenishment reminder.
-    assert audiences["overdue_replenishment"]["customer_id"].tolist() == ["C2"]
+    overdue = audiences["overdue_replenishment"]
+    assert overdue["customer_id"].tolist() == ["C2"]
+    # Since when, by how much, and the next date on their cycle travel with the audience.
+    assert overdue[["overdue_since", "days_overdue", "expected_next_order_date"]].iloc[
+        0
+    ].tolist() == [
+        date(2025, 11, 2),
+        60,
+        date(2026, 1, 3),
+    ]
+    assert "days_overdue" not in audiences["at_risk_high_value"].columns
 
 
 def test_exports_are_atomic_byte_identical_on_rerun_and_pruned(tmp_path: Path) -> None:

@@ -63,6 +63,41 @@ def test_serving_database_holds_the_documented_tables_without_emails(demo_wareho
         assert recommended[0] > 0 and recommended[0] == recommended[1]
         summary = con.execute("select cross_sell_categories from analytics.segment_summary").df()
         assert len(summary) > 0
+        # Churn figures say whom they cover; lost customers are counted as lost.
+        risk = con.execute(
+            "select s.segment_id, s.customers, s.scored_customers, s.churn_scored_share, "
+            "s.avg_churn_probability, s.high_risk_share, s.lost_share, s.no_orders_share, "
+            "s.risk_summary, c.scored, c.lost, c.mean_churn "
+            "from analytics.segment_summary s join ("
+            "  select segment_id, count(churn_probability) as scored, "
+            "  avg(case when risk_tier = 'lost' then 1.0 else 0.0 end) as lost, "
+            "  avg(churn_probability) as mean_churn "
+            "  from analytics.customer_360 group by segment_id) c using (segment_id)"
+        ).df()
+        assert (risk["scored_customers"] == risk["scored"]).all()
+        assert (
+            risk["churn_scored_share"]
+            .round(4)
+            .equals((risk["scored_customers"] / risk["customers"]).round(4))
+        )
+        assert (risk["lost_share"] - risk["lost"]).abs().max() < 1e-4
+        assert (risk["avg_churn_probability"] - risk["mean_churn"]).abs().max() < 1e-3
+        assert (risk["high_risk_share"] + risk["lost_share"] + risk["no_orders_share"] <= 1).all()
+        mostly_lost = risk[risk["lost_share"] > 0.5]
+        assert len(mostly_lost) > 0 and (mostly_lost["churn_scored_share"] < 0.5).all()
+        for _, row in risk.iterrows():
+            if row["scored_customers"] > 0:
+                assert (
+                    f"over the {row['scored_customers']} active buyers scored"
+                    in row["risk_summary"]
+                )
+        assert mostly_lost["risk_summary"].str.contains("% lost").all()
+        next_order = con.execute(
+            "select count(*) filter (where expected_next_order_date < as_of_date), "
+            "count(*) filter (where expected_next_order_date is null and next_order_note is null), "
+            "count(overdue_since), count(days_overdue) from analytics.customer_360"
+        ).fetchone()
+        assert next_order[:2] == (0, 0) and next_order[2] == next_order[3] > 0
         log = con.execute("select * from analytics.publish_log").df()
         assert len(log) == 1 and log["customers"][0] == 2000
         assert len(log["source_fingerprint"][0]) == 64
@@ -96,6 +131,11 @@ def test_exports_contain_only_consenting_customers(demo_warehouse) -> None:
         assert len(frame) == entry["rows"]
         assert "email" not in frame.columns and "email_sha256" in frame.columns
         assert "recommended_categories" in frame.columns
+        if entry["audience"] == "overdue_replenishment":
+            assert {"overdue_since", "days_overdue", "expected_next_order_date"} <= set(
+                frame.columns
+            )
+            assert len(frame) > 0 and (frame["days_overdue"] > 0).all()
         exported |= set(frame["customer_id"])
     assert exported and not exported & opted_out
 

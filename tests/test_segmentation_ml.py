@@ -154,18 +154,45 @@ def test_too_few_customers_is_a_clear_error() -> None:
     ("rows", "expected_k", "fragment"),
     [
         # Best silhouette wins when nothing ties.
-        ([(2, 0.30, 100, 0.4), (3, 0.50, 300, 0.2), (4, 0.40, 350, 0.1)], 3, "highest Calinski"),
+        (
+            [(2, 0.30, 100, 0.4, 0.5), (3, 0.50, 300, 0.2, 0.4), (4, 0.40, 350, 0.1, 0.4)],
+            3,
+            "highest Calinski",
+        ),
         # Within the tolerance, the highest Calinski-Harabasz breaks the tie.
-        ([(2, 0.30, 100, 0.4), (3, 0.50, 300, 0.2), (4, 0.49, 350, 0.1)], 4, "(3, 4) tie"),
+        (
+            [(2, 0.30, 100, 0.4, 0.5), (3, 0.50, 300, 0.2, 0.4), (4, 0.49, 350, 0.1, 0.4)],
+            4,
+            "(3, 4) tie",
+        ),
         # A k whose smallest segment is under 2% is not eligible, however good it looks.
-        ([(2, 0.30, 100, 0.4), (3, 0.60, 300, 0.01)], 2, "k = 2"),
+        ([(2, 0.30, 100, 0.4, 0.5), (3, 0.60, 300, 0.01, 0.5)], 2, "k = 2"),
         # No substantial structure: the smallest eligible k.
-        ([(2, 0.20, 100, 0.4), (3, 0.22, 300, 0.2)], 2, "no substantial cluster structure"),
+        (
+            [(2, 0.20, 100, 0.4, 0.5), (3, 0.22, 300, 0.2, 0.4)],
+            2,
+            "no substantial cluster structure",
+        ),
+        # A k leaving one segment above 50% is not eligible either, however good it looks ...
+        (
+            [(2, 0.60, 900, 0.25, 0.75), (3, 0.30, 300, 0.2, 0.45), (4, 0.28, 250, 0.1, 0.4)],
+            3,
+            "one segment above 50% of customers: k = 2",
+        ),
+        # ... also without structure: the smallest k without a majority segment.
+        (
+            [(2, 0.20, 900, 0.25, 0.75), (3, 0.15, 300, 0.2, 0.55), (4, 0.12, 250, 0.1, 0.45)],
+            4,
+            "smallest eligible k = 4",
+        ),
+        # Unless no k has one: then the data has one dominant group, and the reason says so.
+        ([(2, 0.40, 900, 0.25, 0.75), (3, 0.30, 300, 0.2, 0.6)], 2, "one dominant group"),
     ],
 )
 def test_k_selection_rule(rows, expected_k: int, fragment: str) -> None:
     metrics = pd.DataFrame(
-        rows, columns=["k", "silhouette", "calinski_harabasz", "min_segment_share"]
+        rows,
+        columns=["k", "silhouette", "calinski_harabasz", "min_segment_share", "max_segment_share"],
     )
     k, reason = choose_k(metrics, SelectionConfig())
     assert k == expected_k
@@ -236,3 +263,159 @@ def test_model_store_round_trip_and_current_pointer(tmp_path: Path, trained) -> 
     assert [
         p.name for p in tmp_path.joinpath("segmentation").iterdir() if p.name.startswith(".")
     ] == []
+
+
+def btyd_features(n: int, seed: int, cohorts: str = "one") -> pd.DataFrame:
+    """customer_features-shaped rows of the btyd demo shape (orders only, a Pareto/NBD x
+    Gamma-Gamma process: most customers buy once, nothing planted), computed from its orders as
+    of the day after the history in the same units as the mart."""
+    from demo_data.btyd import generate_btyd
+
+    data = generate_btyd(n_customers=n, seed=seed, cohorts=cohorts)
+    orders = data.orders.sort_values(["customer_idx", "week"])
+    days = orders["week"] * 7
+    end = (data.end - data.start).days + 1
+    gaps = days.groupby(orders["customer_idx"]).diff()
+    grouped = orders.assign(day=days, gap=gaps).groupby("customer_idx")
+    frame = pd.DataFrame(
+        {
+            "recency_days": end - grouped["day"].max(),
+            "frequency": grouped.size(),
+            "avg_order_value": grouped["amount"].mean(),
+            "monetary_total": grouped["amount"].sum(),
+            "tenure_days": end - grouped["day"].min(),
+            "median_days_between_orders": grouped["gap"].median(),
+        }
+    ).reset_index(drop=True)
+    frame.insert(0, "customer_id", [f"B{i:05d}" for i in range(len(frame))])
+    frame["events_available"] = False
+    return frame
+
+
+SHAPES = {
+    # Planted groups with events.
+    "groups": lambda: synthetic_features(
+        {"champions": 300, "regulars": 600, "lapsed": 500, "browsers": 400}
+    ),
+    # Orders only, one acquisition cohort, 78 weeks: the weak structure of a real retail log.
+    "btyd_one_cohort": lambda: btyd_features(2000, seed=3),
+    # Orders only, acquisition spread over the whole history.
+    "btyd_many_cohorts": lambda: btyd_features(2000, seed=4, cohorts="many"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(SHAPES))
+def shape_model(request):
+    features = SHAPES[request.param]()
+    return request.param, features, train_segmentation(features, bootstrap_rounds=2).model
+
+
+def test_no_segment_holds_most_customers_and_names_match_the_medians(shape_model) -> None:
+    from ml.segmentation.naming import describe_segment, inconsistencies
+
+    shape, features, model = shape_model
+    assigned = model.assign(features)["segment_id"]
+    shares = assigned.value_counts(normalize=True)
+    assert shares.max() <= 0.5, (shape, model.selection_.reason, shares.to_dict())
+    profiles = segment_profiles(features, assigned).merge(model.segment_names_, on="segment_id")
+    population = population_profile(features)
+    for _, row in profiles.iterrows():
+        broken = inconsistencies(row, population, row["archetype"])
+        assert not broken, (shape, row["segment_name"], broken)
+        if row["median_frequency"] < 2:
+            assert row["archetype"] not in {"core", "loyal", "champions", "occasional"}
+        text = describe_segment(row, population)
+        assert " 1 orders" not in text and " 1 days" not in text and " 1 customers" not in text
+
+
+def test_one_order_majority_is_never_core() -> None:
+    """The failure this rule table exists for: a one-order segment in a base where most buy
+    once used to come out as "Core customers" (orders ratio 1 to a population median of 1)."""
+    from ml.segmentation.naming import inconsistencies, name_segment
+
+    population = {
+        "median_recency_days": 200.0,
+        "median_frequency": 1.0,
+        "median_avg_order_value": 40.0,
+    }
+    row = pd.Series(
+        {
+            "buyer_share": 1.0,
+            "median_frequency": 1.0,
+            "median_recency_days": 210.0,
+            "median_tenure_days": 400.0,
+            "median_avg_order_value": 41.0,
+            "median_median_days_between_orders": np.nan,
+        }
+    )
+    named = name_segment(row, population)
+    assert named.archetype == "one_time" and named.name == "One-time buyers"
+    assert inconsistencies(row, population, "core") == ["repeat buyers: median orders >= 2"]
+    # Repeat buyers far past their own cycle are lapsing even when the base is slow overall.
+    repeat = row.copy()
+    repeat["median_frequency"] = 4.0
+    repeat["median_median_days_between_orders"] = 30.0
+    repeat["median_recency_days"] = 120.0
+    assert name_segment(repeat, population).archetype == "lapsing"
+    recent = repeat.copy()
+    recent["median_recency_days"] = 20.0
+    assert name_segment(recent, population).archetype == "loyal"
+
+
+@pytest.mark.parametrize(
+    ("medians", "archetype"),
+    [
+        ({"buyer_share": 0.3}, "prospects"),
+        ({"median_tenure_days": 40.0}, "new"),
+        ({"median_recency_days": 400.0}, "lost"),
+        ({"median_recency_days": 130.0}, "lapsing"),
+        # Repeat buyers are judged by their own rhythm: 100 days is not lapsing for a segment
+        # ordering every 126 days, however recent the rest of the base is.
+        ({"median_recency_days": 100.0, "median_median_days_between_orders": 126.0}, "core"),
+        ({"median_frequency": 1.0}, "one_time"),
+        ({"median_frequency": 6.0, "median_avg_order_value": 60.0}, "champions"),
+        ({"median_frequency": 6.0}, "loyal"),
+        ({"median_avg_order_value": 20.0}, "occasional"),
+        ({}, "core"),
+    ],
+)
+def test_rule_table(medians: dict, archetype: str) -> None:
+    from ml.segmentation.naming import inconsistencies, name_segment
+
+    population = {
+        "median_recency_days": 60.0,
+        "median_frequency": 4.0,
+        "median_avg_order_value": 40.0,
+    }
+    base = {
+        "buyer_share": 1.0,
+        "median_frequency": 4.0,
+        "median_recency_days": 50.0,
+        "median_tenure_days": 500.0,
+        "median_avg_order_value": 40.0,
+        "median_median_days_between_orders": 45.0,
+    }
+    row = pd.Series({**base, **medians})
+    named = name_segment(row, population)
+    assert named.archetype == archetype
+    assert inconsistencies(row, population, archetype) == []
+
+
+def test_every_archetype_has_an_action_in_the_seed() -> None:
+    from ml.segmentation.naming import ARCHETYPES, REQUIREMENTS, RULES
+
+    seed = pd.read_csv(Path(__file__).parents[1] / "dbt_project/seeds/segment_actions.csv")
+    assert set(seed["archetype"]) == set(ARCHETYPES) == set(REQUIREMENTS)
+    assert {rule.archetype for rule in RULES} == set(ARCHETYPES)
+    core = seed.set_index("archetype").loc["core", "recommended_action"]
+    one_time = seed.set_index("archetype").loc["one_time", "recommended_action"]
+    assert "frequency" in core and "frequency" not in one_time
+
+
+def test_descriptions_count_in_words() -> None:
+    from ml.segmentation.naming import count
+
+    assert count(1, "order") == "1 order"
+    assert count(3, "order") == "3 orders"
+    assert count(1.5, "order") == "1.5 orders"
+    assert count(1200, "customer") == "1,200 customers"

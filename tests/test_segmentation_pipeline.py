@@ -8,6 +8,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from demo_data import generate, write_dataset
 from tests.refresh import RefreshedWarehouse, refresh
+from tests.support.segment_rules import assert_segments_actionable
 
 
 def _materialization(result, key: str):
@@ -51,6 +52,13 @@ def test_outputs_are_complete_and_consistent(demo_warehouse: RefreshedWarehouse)
     assert len(history) == 2000
 
 
+def test_segments_are_actionable_and_named_by_their_medians(
+    demo_warehouse: RefreshedWarehouse,
+) -> None:
+    summary = assert_segments_actionable(demo_warehouse.query)
+    assert len(summary) >= 3
+
+
 def test_segment_metadata_has_metrics_and_charts(demo_warehouse: RefreshedWarehouse) -> None:
     model = _materialization(demo_warehouse.result, "ml/segment_model")
     assert "silhouette" in model["metrics_per_k"].value
@@ -65,6 +73,7 @@ def test_segment_metadata_has_metrics_and_charts(demo_warehouse: RefreshedWareho
     assert checks["stability_above_floor"]
     assert checks["no_empty_segment"]
     assert checks["every_customer_assigned_once"]
+    assert checks["names_match_medians"]
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from orchestration.cli import main
+from tests.support.segment_rules import assert_segments_actionable
 
 
 @pytest.fixture
@@ -60,6 +61,9 @@ def test_transactions_export_with_mapping_runs_end_to_end(
         assert con.execute(f"select count(*) from ml.{table}").fetchone()[0] == 0
     skipped = con.execute("select distinct note from ml.recommendation_evaluation").fetchall()
     assert skipped == [("no order lines in the landing data: recommendations skipped",)]
+    # Orders only, weak structure: still no majority segment, names true to the medians.
+    summary = assert_segments_actionable(lambda sql: con.execute(sql).df())
+    assert len(summary) >= 3
 
 
 def test_run_with_a_bad_as_of_gives_a_clear_error(

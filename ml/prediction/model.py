@@ -42,8 +42,8 @@ class PredictionModel:
 
     def score(self, features: pd.DataFrame) -> pd.DataFrame:
         """Per current customer (customer_features rows): churn probability and tier, drivers
-        (medium and high tiers), predicted orders/revenue, 12-month value, next order date and
-        overdue flag."""
+        (medium and high tiers), predicted orders/revenue, 12-month value, next order date (or
+        why there is none), overdue_since / days_overdue and the overdue flag."""
         frame = add_btyd_features(features, self.horizon_days, cutoff_column="as_of_date")
         buyers = is_active_buyer(frame, self.active_window_days)
         probability = np.full(len(frame), np.nan)
@@ -76,4 +76,4 @@ class PredictionModel:
         result["value_12m"] = np.round(
             twelve_month_value(value["predicted_revenue"], probability, self.horizon_days), 2
         )
-        return result.join(next_purchase(frame))
+        return result.join(next_purchase(frame, self.active_window_days))

@@ -42,6 +42,10 @@ def segment_profiles(features: pd.DataFrame, segment_ids: pd.Series) -> pd.DataF
     return profile.reset_index()
 
 
+# Buyers with an order in this many days are "active": what "recent" is measured against.
+ACTIVE_WINDOW_DAYS = 365
+
+
 def statistic_column(statistic: str, feature: str) -> str:
     """`mean_recency_days`; a feature that is itself a median is not named twice
     (median_days_between_orders -> median_days_between_orders, not median_median_...)."""
@@ -49,10 +53,18 @@ def statistic_column(statistic: str, feature: str) -> str:
 
 
 def population_profile(features: pd.DataFrame) -> dict[str, float]:
-    """Population medians the segment names compare against (recency over buyers only)."""
+    """Population medians the segment names compare against: orders and order value over
+    buyers, recency over active buyers (an order in the last year; all buyers if none is).
+    Where most of the base is long gone (one old cohort, a short-lived product), the median
+    over all buyers says "recent" of customers a year silent; against the customers still
+    buying, recent and lapsing keep their meaning."""
     buyers = features[features["frequency"] > 0]
+    active = buyers[buyers["recency_days"] < ACTIVE_WINDOW_DAYS]
+    recency_base = active if len(active) else buyers
     out = {
-        "median_recency_days": float(buyers["recency_days"].median()) if len(buyers) else 0.0,
+        "median_recency_days": float(recency_base["recency_days"].median())
+        if len(recency_base)
+        else 0.0,
         "median_frequency": float(buyers["frequency"].median()) if len(buyers) else 0.0,
         "median_avg_order_value": float(buyers["avg_order_value"].median()) if len(buyers) else 0.0,
         "median_monetary_total": float(features["monetary_total"].median()),

@@ -5,7 +5,12 @@ For every k in the range, k-means is fitted and scored: inertia (for the elbow),
 Davies-Bouldin (on the same sample), and the smallest segment's share.
 
 The rule (documented in the README, every input recorded in `segment_model_selection`):
-1. Eligible k: the smallest segment holds at least `min_segment_share` of customers.
+1. Eligible k: the smallest segment holds at least `min_segment_share` of customers, and the
+   largest at most `max_segment_share` (50%): a segment holding most customers is not one a
+   marketer can act on differently from "everyone" (with weak structure k = 2 typically splits
+   off a minority and leaves the one-time buyers, recent and long gone alike, in one block).
+   Only when no k in the range keeps every segment at or below that share does the data have
+   one dominant group; then the share limit is dropped and the reason says so.
 2. If no eligible k reaches a silhouette of `min_structure_silhouette` (0.25: below it there is
    no substantial cluster structure), take the smallest eligible k.
 3. Otherwise the best silhouette wins; any eligible k within `silhouette_tolerance` of it counts
@@ -29,6 +34,7 @@ class SelectionConfig:
     k_min: int = 2
     k_max: int = 12
     min_segment_share: float = 0.02
+    max_segment_share: float = 0.5
     silhouette_tolerance: float = 0.02
     min_structure_silhouette: float = 0.25
     metric_sample_size: int = 10_000
@@ -84,6 +90,7 @@ def evaluate_k_range(
                 if scorable
                 else float("nan"),
                 "min_segment_share": float(np.bincount(labels, minlength=k).min() / n),
+                "max_segment_share": float(np.bincount(labels, minlength=k).max() / n),
             }
         )
         models[k] = model
@@ -107,13 +114,35 @@ def elbow_k(metrics: pd.DataFrame) -> int | None:
 
 def choose_k(metrics: pd.DataFrame, config: SelectionConfig) -> tuple[int, str]:
     """Apply the documented rule to the per-k metrics; returns (k, reason in words)."""
-    eligible = metrics[metrics["min_segment_share"] >= config.min_segment_share]
-    if eligible.empty:
+    large_enough = metrics[metrics["min_segment_share"] >= config.min_segment_share]
+    if large_enough.empty:
         k = int(metrics["k"].min())
         return k, (
             f"no k gives every segment at least {config.min_segment_share:.0%} of customers; "
             f"falling back to the smallest k = {k}"
         )
+    balanced = large_enough[large_enough["max_segment_share"] <= config.max_segment_share]
+    if balanced.empty:
+        k, reason = _by_structure(large_enough, config)
+        largest = float(large_enough.loc[large_enough["k"] == k, "max_segment_share"].iloc[0])
+        return k, (
+            f"{reason}; every k from {int(metrics['k'].min())} to {int(metrics['k'].max())} "
+            f"leaves one segment above {config.max_segment_share:.0%} of customers, so the data "
+            f"has one dominant group (largest segment {largest:.0%})"
+        )
+    k, reason = _by_structure(balanced, config)
+    unbalanced = large_enough[large_enough["max_segment_share"] > config.max_segment_share]
+    if not unbalanced.empty:
+        skipped = ", ".join(str(int(v)) for v in unbalanced["k"])
+        reason += (
+            f"; not eligible with one segment above {config.max_segment_share:.0%} of "
+            f"customers: k = {skipped}"
+        )
+    return k, reason
+
+
+def _by_structure(eligible: pd.DataFrame, config: SelectionConfig) -> tuple[int, str]:
+    """Steps 2-4 of the rule on the eligible k."""
     best = eligible["silhouette"].max()
     if not np.isfinite(best) or best < config.min_structure_silhouette:
         k = int(eligible["k"].min())
@@ -132,7 +161,8 @@ def choose_k(metrics: pd.DataFrame, config: SelectionConfig) -> tuple[int, str]:
         f"k within {config.silhouette_tolerance} of the best silhouette ({tied}) tie, and "
         f"k = {k} has the highest Calinski-Harabasz score "
         f"({chosen['calinski_harabasz']:.0f}); smallest segment "
-        f"{chosen['min_segment_share']:.1%} >= {config.min_segment_share:.0%}"
+        f"{chosen['min_segment_share']:.1%} >= {config.min_segment_share:.0%}, largest "
+        f"{chosen['max_segment_share']:.1%}"
     )
     return k, reason
 

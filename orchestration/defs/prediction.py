@@ -451,7 +451,9 @@ def _ui_metadata(
         "Daily scores for every current customer with the model in use: churn probability and "
         "risk tier (active buyers; 'lost' after a year without orders, 'no_orders' for "
         "sign-ups), the top 3 drivers in words (medium and high risk), predicted orders and "
-        "revenue in the horizon, 12-month value, expected next order date and overdue flag. "
+        "revenue in the horizon, 12-month value, expected next order date (never in the past; "
+        "null with the reason in next_order_note), overdue_since / days_overdue and the overdue "
+        "flag. "
         "Appends the as-of date to ml.score_history (re-running a date replaces it)."
     ),
     check_specs=[
@@ -505,6 +507,7 @@ def churn_scores(insights: InsightsConfig, warehouse: DuckDBResource):
             "highest_risk_examples": dg.MetadataValue.md(markdown_table(riskiest)),
             "predicted_revenue_total": float(scores["predicted_revenue"].sum()),
             "overdue_customers": int(scores["overdue"].sum()),
+            "past_due_customers": int(scores["overdue_since"].notna().sum()),
         }
     )
     probability = scores["churn_probability"].dropna()

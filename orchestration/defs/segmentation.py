@@ -23,7 +23,7 @@ from ml.segmentation import (
 )
 from ml.segmentation.drift import DriftThresholds
 from ml.segmentation.features import FEATURE_DESCRIPTIONS, SegmentationFeatures
-from ml.segmentation.naming import describe_segment
+from ml.segmentation.naming import describe_segment, inconsistencies
 from ml.segmentation.profiles import population_profile, segment_profiles
 from ml.segmentation.refit import decide_refit
 from orchestration.defs.gate import DROP_GATE
@@ -61,6 +61,11 @@ class SegmentModelConfig(dg.Config):
     min_segment_share: float = Field(
         default=0.02, description="A k is eligible only if its smallest segment has this share."
     )
+    max_segment_share: float = Field(
+        default=0.5,
+        description="A k is eligible only if its largest segment has at most this share "
+        "(dropped when no k qualifies: one dominant group).",
+    )
     silhouette_tolerance: float = Field(
         default=0.02, description="Silhouettes this close to the best tie (CH breaks ties)."
     )
@@ -81,6 +86,7 @@ class SegmentModelConfig(dg.Config):
                 k_min=self.k_min,
                 k_max=self.k_max,
                 min_segment_share=self.min_segment_share,
+                max_segment_share=self.max_segment_share,
                 silhouette_tolerance=self.silhouette_tolerance,
             ),
             pinned_k=self.pinned_k or None,
@@ -344,6 +350,14 @@ def customer_segments(
         "segment mix, generated name and description, and the recommended action from the "
         "editable seed reference.segment_actions. Also writes the interactive HTML report."
     ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "names_match_medians",
+            asset=SEGMENT_PROFILES,
+            description="Every segment's medians meet the requirements of its archetype "
+            "(ml/segmentation/naming.py REQUIREMENTS), so name and action fit the segment.",
+        )
+    ],
 )
 def segment_profiles_asset(
     context: dg.AssetExecutionContext, insights: InsightsConfig, warehouse: DuckDBResource
@@ -407,7 +421,24 @@ def segment_profiles_asset(
             "recommended_action",
         ]
     ]
+    # Names carried over from an older model keep its archetype; today's medians may have moved.
+    broken = {
+        row["segment_name"]: inconsistencies(row, population, row["archetype"])
+        for _, row in profiles.iterrows()
+    }
+    broken = {name: problems for name, problems in broken.items() if problems}
     return dg.MaterializeResult(
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="names_match_medians",
+                passed=not broken,
+                metadata={
+                    "inconsistent_segments": dg.MetadataValue.json(broken),
+                },
+                description="; ".join(f"{name}: {', '.join(p)}" for name, p in broken.items())
+                or "every segment meets its archetype's requirements",
+            )
+        ],
         metadata={
             **table,
             "profiles": dg.MetadataValue.md(markdown_table(shown, float_format="{:,.2f}")),
@@ -421,7 +452,7 @@ def segment_profiles_asset(
             ),
             "report": dg.MetadataValue.path(str(report_path)),
             "report_url": dg.MetadataValue.url(report_path.as_uri()),
-        }
+        },
     )
 
 

@@ -1,4 +1,7 @@
 -- One row per segment: who they are, what they are worth and how at risk they are.
+-- Churn probabilities exist for active buyers only: the churn averages say over how many
+-- customers they are taken, and lost customers (no order for a year) are counted as lost, not
+-- left out of a "high risk" share that cannot include them.
 with profiles as (
     select * from {{ source('ml', 'segment_profiles') }}
 ),
@@ -6,8 +9,12 @@ with profiles as (
 risk as (
     select
         segments.segment_id,
+        count(*) as scored_rows,
+        count(scores.churn_probability) as scored_customers,
         avg(scores.churn_probability) as avg_churn_probability,
         avg(case when scores.risk_tier = 'high' then 1.0 else 0.0 end) as high_risk_share,
+        avg(case when scores.risk_tier = 'lost' then 1.0 else 0.0 end) as lost_share,
+        avg(case when scores.risk_tier = 'no_orders' then 1.0 else 0.0 end) as no_orders_share,
         sum(scores.value_12m) as value_12m_total,
         sum(scores.predicted_revenue) as predicted_revenue_total
     from {{ source('ml', 'customer_segments') }} as segments
@@ -32,8 +39,28 @@ select
     profiles.median_avg_order_value,
     profiles.median_monetary_total,
     profiles.rfm_segment_mix,
+    coalesce(risk.scored_customers, 0) as scored_customers,
+    round(coalesce(risk.scored_customers, 0) / profiles.customers, 4) as churn_scored_share,
     round(risk.avg_churn_probability, 4) as avg_churn_probability,
     round(risk.high_risk_share, 4) as high_risk_share,
+    round(risk.lost_share, 4) as lost_share,
+    round(risk.no_orders_share, 4) as no_orders_share,
+    -- The same in words, for a dashboard tile.
+    concat_ws(
+        '; ',
+        case when round(100 * risk.lost_share) >= 1 then
+            format('{:.0f}% lost (no order for a year)', 100 * risk.lost_share) end,
+        case when round(100 * risk.no_orders_share) >= 1 then
+            format('{:.0f}% without orders', 100 * risk.no_orders_share) end,
+        case when risk.scored_customers > 0 then
+            format(
+                'avg churn probability {:.2f} over the {:d} active buyers scored, {:.0f}% high risk',
+                risk.avg_churn_probability,
+                risk.scored_customers,
+                100 * risk.high_risk_share * risk.scored_rows / risk.scored_customers
+            )
+        else 'no active buyers to score' end
+    ) as risk_summary,
     round(risk.value_12m_total, 2) as value_12m_total,
     round(risk.predicted_revenue_total, 2) as predicted_revenue_total,
     cross_sell.cross_sell_categories,
