@@ -34,6 +34,9 @@ LOG_COLUMN_COMMENTS = {
     "row_counts": "JSON object: table -> rows, for every published table.",
     "source_fingerprint": "SHA-256 over the names and bytes of the landing files it was built "
     "from: equal fingerprints mean the same input.",
+    "gate_metrics": "JSON object: metric -> value (customers, buyers, orders, revenue in the "
+    "last 30 days, scored share, segments, staged rows per entity) that the publish gate "
+    "compares the next refresh with.",
 }
 
 

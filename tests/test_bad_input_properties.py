@@ -108,6 +108,11 @@ def test_typed_parquet_loads_every_row(tmp_path_factory: pytest.TempPathFactory,
     if rows:
         con.executemany("insert into t values (?, ?, ?, ?, ?)", rows)
     con.execute(f"copy t to '{landing / 'orders.parquet'}' (format parquet)")
+    if not rows:
+        # A required file without a data row fails the load (it would wipe the published data).
+        with pytest.raises(LandingError, match="no data row"):
+            load_entity(con, landing, parse_mapping({}, None), "orders")
+        return
     report = load_entity(con, landing, parse_mapping({}, None), "orders")
     assert report.rows_read == report.rows_loaded == len(rows)
 
