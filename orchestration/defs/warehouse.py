@@ -116,7 +116,7 @@ def write_table(
     type) the table has exactly those columns, typed even when the frame is empty."""
     schema = table.split(".")[0]
     con.execute(f"create schema if not exists {schema}")
-    con.register("_frame_to_write", frame)
+    con.register("_frame_to_write", _text_when_all_null(frame))
     try:
         con.execute(
             f"create or replace table {table} as select {_columns(types)} from _frame_to_write"
@@ -138,7 +138,7 @@ def replace_rows(
     `types` as in `write_table`."""
     schema = table.split(".")[0]
     con.execute(f"create schema if not exists {schema}")
-    con.register("_frame_to_write", frame)
+    con.register("_frame_to_write", _text_when_all_null(frame))
     columns = _columns(types)
     try:
         con.execute("begin transaction")
@@ -154,6 +154,13 @@ def replace_rows(
         raise
     finally:
         con.unregister("_frame_to_write")
+
+
+def _text_when_all_null(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns holding only nulls (e.g. driver_3 when no customer has a third driver)
+    as text: DuckDB would type them NULL, which breaks the BI contract and later inserts."""
+    empty = [c for c in frame.columns if frame[c].dtype == object and frame[c].isna().all()]
+    return frame.astype(dict.fromkeys(empty, "string")) if empty else frame
 
 
 def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> None:
