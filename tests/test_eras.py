@@ -1,8 +1,9 @@
 """Any era, short histories, and a load that says what went wrong.
 
-A 1990s orders-only export of one acquisition cohort (18 months, 181-day horizon) and a
-simulated set dated 2028-2030 both run the whole pipeline with nothing quarantined and no label
-window past the as-of date. A file whose rows are all unusable then stops the refresh at the
+A 1990s orders-only export of one acquisition cohort (18 months, 181-day horizon; laid out
+like the CDNOW log: whitespace-aligned, YYYYMMDD integer dates, read with the README's
+mapping.yaml) and a simulated set dated 2028-2030 both run the whole pipeline with nothing
+quarantined and no label window past the as-of date. A file whose rows are all unusable then stops the refresh at the
 load, naming the file, the reasons and the key to fix, and leaves the published files as they
 were.
 """
@@ -21,6 +22,7 @@ import pandas as pd
 import pytest
 
 from tests.refresh import RefreshedWarehouse, query, refresh
+from tests.support.foreign_exports import CDNOW_MAPPING
 
 COHORT_START = date(1997, 1, 1)
 HISTORY_END = date(1998, 6, 30)  # 18 months
@@ -76,7 +78,15 @@ def nineties(tmp_path_factory: pytest.TempPathFactory) -> RefreshedWarehouse:
     root = tmp_path_factory.mktemp("nineties")
     landing = root / "landing"
     landing.mkdir()
-    single_cohort_orders().to_csv(landing / "orders.csv", index=False)
+    # Laid out like the well-known CDNOW log: whitespace-aligned, YYYYMMDD integer dates.
+    orders = single_cohort_orders()
+    lines = [f"{'customer_id':>11}  {'date':>8}  {'number_of_cds':>13}  {'dollar_value':>12}"]
+    lines += [
+        f"{row.customer_id:>11}  {row.ordered_at:%Y%m%d}  {1:>13}  {row.amount:>12.2f}"
+        for row in orders.itertuples()
+    ]
+    (landing / "cdnow_orders.txt").write_text("\n".join(lines) + "\n")
+    (landing / "mapping.yaml").write_text(CDNOW_MAPPING)
     return refresh(landing, root / "warehouse.duckdb", churn_horizon_days=HORIZON)
 
 

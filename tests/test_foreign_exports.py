@@ -85,8 +85,7 @@ def test_same_time_rows_merge_into_one_order_and_are_counted(landing_dir: Path) 
 
 
 def test_1990s_whitespace_export_loads_raw_with_iso_dates(landing_dir: Path) -> None:
-    """Raw load only: staging accepts 1997 dates once the date floor is 1950 (other branch);
-    inspect already judges with that floor. TODO after the merge: run the whole pipeline."""
+    """The raw load; tests/test_eras.py runs the whole pipeline on a file of this layout."""
     written = fe.cdnow_1990s(landing_dir)
     con, report = _load_orders(landing_dir)
     assert report.rows_merged > 0
