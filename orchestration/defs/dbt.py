@@ -254,9 +254,7 @@ def _build(
             # file, reasons and mapping.yaml key instead of the generic message.
             _raise_if_too_much_quarantined(insights, warehouse)
         raise dg.Failure(
-            description=cause
-            or "dbt build failed; see the failed models/tests above. Downstream assets were "
-            "not run.",
+            description=cause or _build_failure_description(error),
             metadata={"dbt_error": dbt_error_summary(error)},
             # Only a lock held by another process is worth retrying; a failed test, a damaged
             # warehouse file or a full disk is not.
@@ -314,6 +312,15 @@ def dbt_error_summary(error: str, limit: int = 4000) -> str:
     messages ('Could not convert string ...') redacted: run metadata outlives erasure."""
     command, heading, errors = error.partition(DBT_ERRORS_HEADING)
     return (command + heading + redact_quoted(errors))[:limit]
+
+
+def _build_failure_description(error: str, lines: int = 4) -> str:
+    """What failed, in the step's failure itself: the CLI prints one line per step and the UI
+    shows the description first, so 'see above' would point at nothing. Values redacted."""
+    errors = dbt_error_summary(error).partition(DBT_ERRORS_HEADING)[2]
+    first = [line.strip() for line in errors.splitlines() if line.strip()][:lines]
+    detail = (": " + " / ".join(first)) if first else "; see the failed models/tests in the log"
+    return f"dbt build failed{detail}. Downstream assets were not run."
 
 
 def _raise_if_too_much_quarantined(insights: InsightsConfig, warehouse: DuckDBResource) -> None:
