@@ -9,7 +9,7 @@ ERROR = f"""dbt build --vars {{}}
 
 {DBT_ERRORS_HEADING}
 
-  Compilation Error in model customer_360 (models/serving/customer_360.sql)
+  \x1b[31mCompilation Error in model customer_360 (models/serving/customer_360.sql)\x1b[0m
   This model has an enforced contract that failed.
   Runtime Error in model stg_landing__orders: Could not convert string 'jane@example.com'
 """
@@ -19,6 +19,7 @@ def test_the_description_names_the_failed_model_and_redacts_values() -> None:
     description = _build_failure_description(ERROR)
     assert "Compilation Error in model customer_360" in description
     assert "enforced contract" in description
+    assert "\x1b" not in description  # dbt's terminal colours
     assert "jane@example.com" not in description
 
 

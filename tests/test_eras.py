@@ -3,9 +3,9 @@
 A 1990s orders-only export of one acquisition cohort (18 months, 181-day horizon; laid out
 like the CDNOW log: whitespace-aligned, YYYYMMDD integer dates, read with the README's
 mapping.yaml) and a simulated set dated 2028-2030 both run the whole pipeline with nothing
-quarantined and no label window past the as-of date. A file whose rows are all unusable then stops the refresh at the
-load, naming the file, the reasons and the key to fix, and leaves the published files as they
-were.
+quarantined and no label window past the as-of date. A file whose rows are all unusable then
+stops the refresh at the load, naming the file, the reasons and the key to fix, and leaves the
+published files as they were.
 """
 
 from __future__ import annotations

@@ -90,7 +90,14 @@ def test_publish_gate_blocks_empty_and_cut_orders_and_accepts_a_drop_on_request(
     assert _published_state(root) == before
 
     # 2. Orders cut to 30%: the gate stops the run before the models, naming the metric.
-    orders_file.write_text(header + "".join(line for i, line in enumerate(lines) if i % 10 < 3))
+    kept = [line for i, line in enumerate(lines) if i % 10 < 3]
+    orders_file.write_text(header + "".join(kept))
+    # Their order lines go too (lines of missing orders would be quarantined and stop the run
+    # at the quarantine share before the gate is reached).
+    items_file = root / "landing" / "order_items.csv"
+    items = pd.read_csv(items_file, dtype=str, keep_default_na=False)
+    kept_ids = set(pd.read_csv(orders_file, dtype=str, usecols=["order_id"])["order_id"])
+    items[items["order_id"].isin(kept_ids)].to_csv(items_file, index=False)
     run = _run(root)
     assert not run.result.success
     failures = _failures(run)
@@ -200,7 +207,7 @@ def test_insights_run_passes_accept_drop_to_the_gate(
 ) -> None:
     seen = {}
 
-    def fake_refresh(settings, accept_drop=False, run_id=None):
+    def fake_refresh(settings, select=None, run_id=None, progress=None, accept_drop=False):
         seen.update(accept_drop=accept_drop, run_id=run_id)
         raise RuntimeError("stop here")
 

@@ -86,9 +86,15 @@ ML = {
         "predicted_orders": "Expected completed orders in the churn horizon.",
         "predicted_revenue": "Expected revenue in the churn horizon.",
         "value_12m": "Expected revenue over the next 12 months.",
-        "expected_next_order_date": "Last order + the customer's median gap; null with fewer "
-        "than two orders.",
-        "overdue": "Well past the usual gap (3+ orders).",
+        "expected_next_order_date": "When the next order is expected, never before the as-of "
+        "date: last order + the median gap, or the next date on the customer's own cycle once "
+        "that has passed; null without a rhythm (see next_order_note).",
+        "next_order_note": "Why the expected date is what it is: on schedule, past due (next "
+        "cycle if still active), one order only, lost, no orders yet.",
+        "overdue_since": "The date the next order was due, when it has passed.",
+        "days_overdue": "Days from overdue_since to the as-of date.",
+        "overdue": "Past due by a clear margin (3+ orders; beyond the median gap + max(2 "
+        "standard deviations, half the gap)).",
         "model_version": MODEL_VERSION,
     },
     "segment_migrations": {

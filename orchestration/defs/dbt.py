@@ -314,10 +314,13 @@ def dbt_error_summary(error: str, limit: int = 4000) -> str:
     return (command + heading + redact_quoted(errors))[:limit]
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _build_failure_description(error: str, lines: int = 4) -> str:
     """What failed, in the step's failure itself: the CLI prints one line per step and the UI
     shows the description first, so 'see above' would point at nothing. Values redacted."""
-    errors = dbt_error_summary(error).partition(DBT_ERRORS_HEADING)[2]
+    errors = ANSI_ESCAPE.sub("", dbt_error_summary(error).partition(DBT_ERRORS_HEADING)[2])
     first = [line.strip() for line in errors.splitlines() if line.strip()][:lines]
     detail = (": " + " / ".join(first)) if first else "; see the failed models/tests in the log"
     return f"dbt build failed{detail}. Downstream assets were not run."

@@ -337,8 +337,9 @@ def _training_tables(
     common = {"model_version": version, "trained_as_of": as_of}
     metrics = churn.metrics.assign(
         **common,
-        validation_cutoff=None if split is None else split.validation,
-        calibration_cutoff=None if split is None else split.calibration,
+        # NaT, not None: a fallback model has no split, and the columns stay timestamps.
+        validation_cutoff=pd.NaT if split is None else split.validation,
+        calibration_cutoff=pd.NaT if split is None else split.calibration,
         training_cutoffs="" if split is None else ", ".join(str(c.date()) for c in split.training),
         horizon_days=horizon,
     )

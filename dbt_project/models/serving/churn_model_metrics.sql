@@ -11,8 +11,9 @@ select
     brier,
     base_rate,
     rows,
-    validation_cutoff,
-    calibration_cutoff,
+    -- Typed here: pandas writes microsecond or nanosecond timestamps (a fallback model has none).
+    cast(validation_cutoff as timestamp) as validation_cutoff,
+    cast(calibration_cutoff as timestamp) as calibration_cutoff,
     training_cutoffs,
     horizon_days
 from {{ source('ml', 'churn_model_metrics') }}
