@@ -371,7 +371,7 @@ def _new_files_only(
 ) -> list[Path] | None:
     """The files not loaded yet, or None when a full reload is needed (a loaded file changed
     or disappeared, the mapping or suppression list changed, order ids are derived)."""
-    if not _table_exists(con, _files_table(entity)) or not _table_exists(
+    if not table_exists(con, _files_table(entity)) or not table_exists(
         con, f"{RAW_SCHEMA}.{entity.raw_table}_load"
     ):
         return None
@@ -398,7 +398,7 @@ def _new_files_only(
 def _unrecorded_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> int:
     """Rows of raw.<entity> whose batch has no record in raw.<entity>_files."""
     table = f"{RAW_SCHEMA}.{entity.raw_table}"
-    if not _table_exists(con, table) or not _table_exists(con, _files_table(entity)):
+    if not table_exists(con, table) or not table_exists(con, _files_table(entity)):
         return 0
     return con.execute(
         f"select count(*) from {table} "
@@ -429,7 +429,7 @@ def _record_files(
     replace: bool,
 ) -> None:
     table = _files_table(entity)
-    if replace or not _table_exists(con, table):
+    if replace or not table_exists(con, table):
         con.execute(
             f"create or replace table {table} (file varchar, size bigint, mtime_ns bigint, "
             "batch bigint, load_key varchar)"
@@ -927,9 +927,9 @@ def _without_suppressed(
     mode: str,
 ) -> str:
     """Materialise the mapped rows once, count and drop erased customers' rows."""
-    if entity.name == "orders" and (mode == "full" or not _table_exists(con, SUPPRESSED_ORDERS)):
+    if entity.name == "orders" and (mode == "full" or not table_exists(con, SUPPRESSED_ORDERS)):
         con.execute(f"create or replace table {SUPPRESSED_ORDERS} (order_hash varchar)")
-    if entity.name == "customers" and (mode == "full" or not _table_exists(con, SUPPRESSED_EMAILS)):
+    if entity.name == "customers" and (mode == "full" or not table_exists(con, SUPPRESSED_EMAILS)):
         con.execute(f"create or replace table {SUPPRESSED_EMAILS} (email_key varchar)")
     if suppression.empty:
         return body
@@ -937,7 +937,7 @@ def _without_suppressed(
     con.execute(f"create or replace temp table _mapped as {body}")
     if "customer_id" in entity.columns:
         erased = f"({suppression.erased_id_sql('customer_id')})"
-    elif entity.name == "order_items" and _table_exists(con, SUPPRESSED_ORDERS):
+    elif entity.name == "order_items" and table_exists(con, SUPPRESSED_ORDERS):
         erased = (
             f"{suppression.order_hash_sql('order_id')} in "
             f"(select order_hash from {SUPPRESSED_ORDERS})"
@@ -1040,7 +1040,7 @@ def _create_rejects(
         for scan in scans
         if scan.rejects_table
     ]
-    if not append or not _table_exists(con, table):
+    if not append or not table_exists(con, table):
         con.execute(
             f"create or replace table {table} (_source_file varchar, _source_row bigint, "
             f"raw_line varchar, error_type varchar, error_message varchar)"
@@ -1069,11 +1069,11 @@ def _rejects_without_suppressed(
     suppression.register(con)
     orders = (
         f"(select coalesce(list(order_hash), []) from {SUPPRESSED_ORDERS})"
-        if _table_exists(con, SUPPRESSED_ORDERS)
+        if table_exists(con, SUPPRESSED_ORDERS)
         else "[]::varchar[]"
     )
     emails = "select email_key from _suppressed_emails"
-    if _table_exists(con, SUPPRESSED_EMAILS):
+    if table_exists(con, SUPPRESSED_EMAILS):
         emails += f" union all select email_key from {SUPPRESSED_EMAILS}"
     fields = "regexp_split_to_array(coalesce(raw_line, ''), '[,;|\t]')"
     field = "trim(field, '\"')"
@@ -1131,7 +1131,8 @@ def _renumber_around_rejects(
     )
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """Whether `schema.name` exists (raw tables, quarantine, the publish log ...)."""
     schema, name = qualified.split(".")
     return bool(
         con.execute(

@@ -16,10 +16,10 @@ from pathlib import Path
 import duckdb
 
 from ingest.contract import ENTITIES
+from ingest.landing import RAW_SCHEMA, table_exists
 from ingest.mapping import MAPPING_FILE_NAME
 
 QUARANTINE_SCHEMA = "quarantine"
-RAW_SCHEMA = "raw"
 TOP_REASONS = 3
 
 
@@ -103,21 +103,11 @@ class EntityQuarantine:
         return "\n".join(lines)
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
-
-
 def entity_quarantine(con: duckdb.DuckDBPyConnection, entity: str) -> EntityQuarantine | None:
     """The quarantine of one entity as the last build left it (None: not built or no rows)."""
     table = f"quarantine_{entity}"
-    if not _table_exists(con, QUARANTINE_SCHEMA, table) or not _table_exists(
-        con, RAW_SCHEMA, f"{entity}_load"
+    if not table_exists(con, f"{QUARANTINE_SCHEMA}.{table}") or not table_exists(
+        con, f"{RAW_SCHEMA}.{entity}_load"
     ):
         return None
     rows_in = con.execute(

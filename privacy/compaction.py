@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from publishing.serving import fsync_dir
+
 MARKER_FILE = "compacted"
 
 
@@ -41,7 +43,7 @@ def rewrite_database(path: Path, memory_limit: str | None = None) -> tuple[int, 
         remove_temp_files(temp)
         raise RuntimeError(f"{temp} kept a write-ahead log after detach; {path} left as it was")
     os.replace(temp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return before, path.stat().st_size
 
 
@@ -77,14 +79,3 @@ def mark_compacted(privacy_dir: Path, digest: str) -> None:
 
 def _escape(value: str) -> str:
     return value.replace("'", "''")
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

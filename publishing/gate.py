@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.landing import table_exists
 from publishing.serving import LOG_TABLE, SCHEMA
 
 # Metrics that may not fall by more than the allowed share, in the order they are reported.
@@ -93,17 +94,6 @@ def _fmt(value: float) -> str:
     return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.2f}"
 
 
-def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchall()[0][0]
-    )
-
-
 def input_metrics(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """Customers, buyers, orders and revenue of the last 30 days before the as-of date (from
     the feature mart and completed orders) and the staged rows of every entity."""
@@ -126,7 +116,7 @@ def input_metrics(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
         "revenue_last_30d": round(float(revenue), 2),
     }
     for entity, table in ENTITY_TABLES.items():
-        if _exists(con, table):
+        if table_exists(con, table):
             rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
             metrics[ENTITY_PREFIX + entity] = float(rows)
     return metrics
@@ -157,7 +147,7 @@ def last_publish(serving_path: Path) -> LastPublish | None:
         return None
     con = duckdb.connect(str(serving_path), read_only=True)
     try:
-        if not _exists(con, f"{SCHEMA}.{LOG_TABLE}"):
+        if not table_exists(con, f"{SCHEMA}.{LOG_TABLE}"):
             return None
         columns = {
             row[0]

@@ -136,7 +136,7 @@ def publish_serving_database(
     except OSError as exc:
         _discard(warehouse, build, temp)
         raise PublishError(f"cannot replace {serving_path}: {exc.strerror or exc}") from exc
-    _fsync_dir(serving_path.parent)
+    fsync_dir(serving_path.parent)
     return PublishResult(serving_path, publish_id, counts)
 
 
@@ -212,7 +212,7 @@ def _write_log(
     )
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make the rename durable (the directory entry is what changed)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
