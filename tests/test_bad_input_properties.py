@@ -2,8 +2,6 @@
 traceback, every data line is either loaded or rejected with a reason, and (through dbt) every
 loaded row is either staged or quarantined with a reason."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -13,6 +11,7 @@ from hypothesis import strategies as st
 
 from ingest.landing import LandingError, load_entity
 from ingest.mapping import parse_mapping
+from tests.support.dbt_cli import run_dbt
 
 ROOT = Path(__file__).parents[1]
 HEADER = ["order_id", "customer_id", "ordered_at", "amount", "status"]
@@ -129,7 +128,6 @@ def test_staging_quarantines_with_a_reason_and_loses_nothing(
     tmp_path_factory: pytest.TempPathFactory, data: bytes
 ) -> None:
     from ingest.contract import ENTITIES
-    from orchestration.project import DBT_PROJECT_DIR
 
     root = tmp_path_factory.mktemp("dbt")
     landing = root / "landing"
@@ -144,30 +142,9 @@ def test_staging_quarantines_with_a_reason_and_loses_nothing(
         return
     finally:
         con.close()
-    dbt = Path(sys.executable).parent / "dbt"
-    build = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--select",
-            STAGING_SELECTION,
-            "--vars",
-            # Generated files are mostly bad rows: the quarantine share limit is lifted.
-            f'{{"warehouse_path": "{warehouse}", "run_date": "2026-01-01", '
-            '"max_quarantine_share": 1}',
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(root / "target"),
-            "--log-path",
-            str(root / "logs"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=DBT_PROJECT_DIR,
-    )
+    # Generated files are mostly bad rows: the quarantine share limit is lifted.
+    variables = {"warehouse_path": str(warehouse), "run_date": "2026-01-01"}
+    build = run_dbt("build", STAGING_SELECTION, {**variables, "max_quarantine_share": 1}, root)
     assert build.returncode == 0, build.stdout[-3000:]
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

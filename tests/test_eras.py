@@ -11,9 +11,6 @@ published files as they were.
 from __future__ import annotations
 
 import hashlib
-import json
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,6 +19,7 @@ import pandas as pd
 import pytest
 
 from tests.refresh import RefreshedWarehouse, query, refresh
+from tests.support.dbt_cli import run_dbt
 from tests.support.foreign_exports import CDNOW_MAPPING
 
 COHORT_START = date(1997, 1, 1)
@@ -108,32 +106,10 @@ def test_1990s_single_cohort_18_months_trains_and_scores(nineties: RefreshedWare
 
 def _dbt_cutoffs(warehouse: Path, root: Path, as_of: str) -> pd.DataFrame:
     """int_feature_cutoffs rebuilt for another as-of date in a copy of the warehouse."""
-    from orchestration.project import DBT_PROJECT_DIR
-
     copy = root / "cutoffs.duckdb"
     copy.write_bytes(warehouse.read_bytes())
     variables = {"warehouse_path": str(copy), "as_of": as_of, "churn_horizon_days": HORIZON}
-    build = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "run",
-            "--select",
-            "int_run_context int_feature_cutoffs",
-            "--vars",
-            json.dumps(variables),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(root / "target"),
-            "--log-path",
-            str(root / "logs"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=DBT_PROJECT_DIR,
-    )
+    build = run_dbt("run", "int_run_context int_feature_cutoffs", variables, root)
     assert build.returncode == 0, build.stdout[-3000:]
     return query(copy, "select * from intermediate.int_feature_cutoffs order by cutoff_date")
 
