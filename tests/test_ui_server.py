@@ -55,7 +55,7 @@ def test_a_stop_signal_stops_the_group_and_kills_what_ignores_it(tmp_path: Path)
     wrapper.send_signal(signal.SIGTERM)
     _, stderr = wrapper.communicate(timeout=30)
     assert wrapper.returncode == 128 + signal.SIGTERM
-    assert 1.0 <= time.monotonic() - started < 5
+    assert 1.0 <= time.monotonic() - started < 10  # the grace, then the kill
     assert "Killed 1 Dagster process(es) still running" in stderr
     assert group_members(group) == {}
 
