@@ -30,10 +30,11 @@ run: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/insights demo-data --keep-user-data
 	$(BIN)/insights run
 
-# The Dagster UI on http://127.0.0.1:3000 over the same warehouse and run history; Ctrl-C stops
-# the webserver, the daemon and the code server.
+# The Dagster UI on http://127.0.0.1:3000 over the same warehouse and run history: `dg dev`
+# under a wrapper that makes Ctrl-C stop the webserver, the daemon, the code server and any run
+# within 10 s (what has not stopped after 7 s is killed, and named).
 ui: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dg dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/python -m orchestration.ui_server -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # dbt's documentation site (models, columns, tests, lineage with the BI and export exposures) on
 # http://127.0.0.1:8080, with the warehouse's column types (run `make run` first).

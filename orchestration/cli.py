@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from orchestration.run_report import StepProgress, log_to_file
@@ -27,6 +28,8 @@ from orchestration.summary import location_lines, result_lines
 
 # Copied to a new DAGSTER_HOME (run queue, one writer on the warehouse; see the file).
 DAGSTER_YAML_TEMPLATE = Path(__file__).with_name("dagster.yaml")
+# The code location `make ui` serves; CLI runs are recorded under it (see record_under_location).
+WORKSPACE_YAML = Path(__file__).resolve().parent.parent / "workspace.yaml"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -297,6 +300,7 @@ def execute_refresh(
     if accept_drop:
         run_config["resources"] = {"publish_gate": {"config": {"accept_drop": True}}}
     instance = _instance()
+    record_under_location(instance, REFRESH_JOB_NAME)
     definitions = build_definitions(settings)
     job = definitions.resolve_job_def(REFRESH_JOB_NAME)
     keys = None
@@ -339,6 +343,27 @@ def _instance():  # -> DagsterInstance
     if not instance_yaml.exists():
         shutil.copyfile(DAGSTER_YAML_TEMPLATE, instance_yaml)
     return DagsterInstance.get()
+
+
+def record_under_location(instance, job_name: str) -> None:  # instance: DagsterInstance
+    """Record the runs this instance creates as runs of `job_name` in the workspace's code
+    location, as the UI and the daemon record theirs.
+
+    The run still executes in this process (quiet output, the run log, the refresh lock), but
+    `execute_in_process` stores no code location origin, and the UI's Overview timeline leaves
+    out every run without one. The daemon's run queue is not used: it needs `make ui` running.
+    """
+    if not WORKSPACE_YAML.exists():  # installed without the repository: nothing to point at
+        return
+    from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
+    from dagster._core.remote_origin import RemoteJobOrigin, RemoteRepositoryOrigin
+    from dagster._core.workspace.load_target import WorkspaceFileTarget
+
+    [location] = WorkspaceFileTarget([str(WORKSPACE_YAML)]).create_origins()
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME), job_name)
+    create_run_for_job = instance.create_run_for_job
+    # execute_in_process creates its run through this method and offers no origin argument.
+    instance.create_run_for_job = partial(create_run_for_job, remote_job_origin=origin)
 
 
 def prepare_dbt_manifest() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from orchestration.cli import main
 from orchestration.run_report import StepProgress, log_to_file
@@ -19,6 +20,7 @@ from tests.refresh import RefreshedWarehouse
 
 # `make run` prints the demo-data lines (8), the run header and the success line around these.
 MAX_RUN_LINES = 60 - 10
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -143,3 +145,31 @@ def test_run_select_rejects_a_selection_that_matches_nothing(
 ) -> None:
     assert main(["run", "--select", 'key:"no_such/asset"']) == 2
     assert "matches no asset" in capsys.readouterr().err
+
+
+def test_cli_runs_are_recorded_under_the_code_location_the_ui_serves() -> None:
+    """The UI's Overview timeline lists only runs with a code location origin; `insights run`
+    executes in its own process but records its run under the workspace's location, as a run
+    launched in the UI (tests/test_ui_browser.py checks the timeline itself)."""
+    import dagster as dg
+
+    from orchestration.cli import record_under_location
+
+    @dg.op
+    def step() -> None:
+        pass
+
+    @dg.job(name="daily_refresh")
+    def job() -> None:
+        step()
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        plain = job.execute_in_process(instance=instance).run_id
+        record_under_location(instance, "daily_refresh")
+        recorded = job.execute_in_process(instance=instance).run_id
+        assert instance.get_run_by_id(plain).remote_job_origin is None
+        origin = instance.get_run_by_id(recorded).remote_job_origin
+    workspace = yaml.safe_load((REPO_ROOT / "workspace.yaml").read_text())
+    assert origin is not None and origin.job_name == "daily_refresh"
+    assert origin.repository_origin.repository_name == "__repository__"
+    assert origin.location_name == workspace["load_from"][0]["python_module"]["location_name"]
