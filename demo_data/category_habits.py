@@ -114,14 +114,13 @@ def plant_habits(
         replenisher & has_orders & (low <= CYCLE_DAYS[1]) & (replenish_category >= 0)
     )
     owned[replenishing, replenish_category[replenishing]] = True
-    picked_rows, picked_customers = _on_cycle(cust, days, replenishing, cycle_days)
-    replenish_rows = picked_rows
+    replenish_rows, replenish_customers = _on_cycle(cust, days, replenishing, cycle_days)
     replenish_truth = _truth(
         replenishing,
         "replenishment",
         categories[replenish_category[replenishing]],
-        picked_customers,
-        year_of_day[days[picked_rows].astype(int)],
+        replenish_customers,
+        year_of_day[days[replenish_rows].astype(int)],
         cycle_days=np.round(cycle_days[replenishing], 1),
     )
 
