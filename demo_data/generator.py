@@ -9,7 +9,9 @@ What is planted (and written to a separate ground-truth folder that only tests r
 - replenishment cycles (loyal regulars order every ~26-45 days, regularly),
 - churn preceded by engagement decline: sessions and email opens fade over the 8 weeks before a
   churner's last order and nearly vanish after it,
-- category co-purchase pairs (customers who buy X often buy Y).
+- category co-purchase pairs (customers who buy X often buy Y),
+- category habits: a replenishment category bought on a per-customer cycle and a seasonal
+  category bought in the same months each year (``category_habits.py``, its own random stream).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from demo_data.personas import PERSONAS, Persona
+from demo_data.category_habits import plant_habits
+from demo_data.personas import PERSONA_NAMES, PERSONAS, Persona
 
 DEFAULT_START = date(2023, 1, 1)
 DEFAULT_END = date(2025, 12, 31)  # last day with data; the default as-of date is the day after
@@ -90,6 +93,8 @@ class DemoDataset:
     order_items: pd.DataFrame  # order_idx, line, category, product, quantity, unit_price
     events: pd.DataFrame  # customer_idx, day, event_type, product
     truth: pd.DataFrame  # customer_idx, persona, churn_day, mean_interval_days
+    # Planted replenishment and seasonal categories (category_habits.TRUTH_COLUMNS).
+    habits: pd.DataFrame | None = None
 
 
 def generate(
@@ -135,6 +140,20 @@ def generate(
         }
     )
     items = _generate_items(orders, rng)
+    calendar = pd.date_range(start, periods=int(horizon) + 1, freq="D")
+    habits = plant_habits(
+        orders,
+        items,
+        list(PERSONA_NAMES),
+        persona_idx,
+        mean_interval,
+        CATEGORIES,
+        PRODUCTS_PER_CATEGORY,
+        calendar.month.to_numpy(),
+        calendar.year.to_numpy(),
+        seed,
+    )
+    items = habits.order_items
     events = _generate_events(
         persona_idx, signup, churn_day, customers["opt_in"].to_numpy(), orders, horizon, rng
     )
@@ -146,7 +165,7 @@ def generate(
             "mean_interval_days": mean_interval,
         }
     )
-    return DemoDataset(start, end, customers, orders, items, events, truth)
+    return DemoDataset(start, end, customers, orders, items, events, truth, habits.truth)
 
 
 class SeasonalClock:

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from demo_data.category_habits import TRUTH_COLUMNS
 from demo_data.generator import (
     CATEGORIES,
     CATEGORY_PAIRS,
@@ -83,6 +84,8 @@ def register_dataset(con: duckdb.DuckDBPyConnection, dataset: DemoDataset) -> No
     con.register("items_df", dataset.order_items)
     con.register("events_df", dataset.events)
     con.register("truth_df", dataset.truth)
+    habits = dataset.habits if dataset.habits is not None else pd.DataFrame(columns=TRUTH_COLUMNS)
+    con.register("habits_df", habits)
     lookups = {
         "country_label": COUNTRIES,
         "channel_label": CHANNELS,
@@ -157,9 +160,21 @@ _TRUTH_SQL = """
 """
 
 
+# Planted category habits: replenishment cycle (days) or season months ("5,6"), and how many
+# purchases and distinct years were planted.
+_HABITS_TRUTH_SQL = """
+    select customer_id(customer_idx) as customer_id, habit, category, cycle_days, season_months,
+           planted_purchases, planted_years
+    from habits_df
+    order by customer_idx, habit
+"""
+
+
 def write_truth(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> None:
-    """Personas, churn dates and planted category pairs, for tests to check the models against."""
+    """Personas, churn dates, planted category pairs and category habits, for tests to check
+    the models against."""
     _copy(con, _TRUTH_SQL, truth_dir / "customers_truth.csv", "csv")
+    _copy(con, _HABITS_TRUTH_SQL, truth_dir / "category_cadence_truth.csv", "csv")
     pairs = pd.DataFrame(CATEGORY_PAIRS, columns=["antecedent", "consequent", "probability"])
     pairs.to_csv(truth_dir / "category_pairs.csv", index=False)
 

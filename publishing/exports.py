@@ -7,6 +7,8 @@ Layout under the export folder::
         segment_<id>_<name>.csv / .parquet
         at_risk_high_value.csv / .parquet
         overdue_replenishment.csv / .parquet
+        replenishment_due_7d.csv / .parquet
+        season_starting_30d.csv / .parquet
         manifest.json
 
 A run writes a complete new version folder, then replaces the `<as_of>` link in one rename, so
@@ -85,6 +87,10 @@ def consenting(customers: pd.DataFrame, policy: ExportPolicy) -> pd.Series:
 
 
 OVERDUE_COLUMNS = ("overdue_since", "days_overdue", "expected_next_order_date")
+# Category-level reminders (README "Behaviour"): customer_360 column of the category and of its
+# date -> the audience's `category` and date columns, and the window in days from the as-of date.
+REPLENISHMENT_DUE = ("next_due_category", "next_due_date", "due_date", 7)
+SEASON_STARTING = ("next_seasonal_category", "next_season_start", "season_start", 30)
 
 
 def build_audiences(customers: pd.DataFrame, policy: ExportPolicy) -> dict[str, pd.DataFrame]:
@@ -122,7 +128,36 @@ def build_audiences(customers: pd.DataFrame, policy: ExportPolicy) -> dict[str, 
         if column in allowed:
             overdue_rows[column] = allowed.loc[overdue, column]
     audiences["overdue_replenishment"] = overdue_rows
+    # Per category, before the date: a category due on its own cycle in the next 7 days (the
+    # overdue audience above is the customer's whole order rhythm, already past due), and a
+    # seasonal category whose season starts in the next 30 days.
+    audiences["replenishment_due_7d"] = _upcoming(frame, allowed, *REPLENISHMENT_DUE)
+    audiences["season_starting_30d"] = _upcoming(frame, allowed, *SEASON_STARTING)
     return {name: rows.reset_index(drop=True) for name, rows in audiences.items()}
+
+
+def _upcoming(
+    frame: pd.DataFrame,
+    allowed: pd.DataFrame,
+    category_column: str,
+    date_column: str,
+    exported_date: str,
+    days: int,
+) -> pd.DataFrame:
+    """Rows whose `date_column` falls in [as-of date, as-of date + days), with the category and
+    the date. Without those columns (an older customer_360) the audience is empty."""
+    if date_column not in allowed or "as_of_date" not in allowed:
+        rows = frame.iloc[0:0].copy()
+        rows["category"] = pd.Series(dtype=object)
+        rows[exported_date] = pd.Series(dtype=object)
+        return rows
+    when = pd.to_datetime(allowed[date_column])
+    as_of = pd.to_datetime(allowed["as_of_date"])
+    upcoming = ((when >= as_of) & (when < as_of + pd.Timedelta(days=days))).to_numpy()
+    rows = frame[upcoming].copy()
+    rows["category"] = allowed.loc[upcoming, category_column]
+    rows[exported_date] = when[upcoming].dt.date
+    return rows
 
 
 @dataclass

@@ -75,12 +75,16 @@ def test_rows_on_or_after_the_as_of_date_change_no_feature(baseline) -> None:
     for table in ("churn_scores", "customer_segments"):
         sql = f"select * from ml.{table}"
         pd.testing.assert_frame_equal(_frame(base, sql), _frame(changed, sql))
-    # So can purchase patterns: affinities, rules, their evaluation and the recommendations.
+    # Nor can purchase patterns (affinities, rules, their evaluation, the recommendations) and
+    # the behaviour marts.
     for sql in (
         "select * from marts.customer_category_affinity order by customer_id, category",
         "select * from marts.category_associations order by antecedent, consequent",
         "select * from ml.recommendation_evaluation order by method",
         "select * from ml.customer_recommendations order by customer_id, rank",
+        # Behaviour: replenishment cadence and seasonality.
+        "select * from marts.customer_category_cadence order by customer_id, category",
+        "select * from marts.customer_category_seasonality order by customer_id, category",
     ):
         pd.testing.assert_frame_equal(base.query(sql), changed.query(sql))
 

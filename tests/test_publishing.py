@@ -94,6 +94,36 @@ def test_action_audiences() -> None:
     assert "days_overdue" not in audiences["at_risk_high_value"].columns
 
 
+def test_category_reminder_audiences_take_the_next_7_and_30_days() -> None:
+    customers = _customers().assign(
+        as_of_date=date(2026, 1, 1),
+        # C3, C1, C2, C4, C5: C1 has no consent, C4 unknown consent.
+        next_due_category=["Skincare", "Socks", "Coffee", "Toys", "Books"],
+        next_due_date=[
+            date(2026, 1, 7),  # day 6: in
+            date(2026, 1, 2),
+            date(2026, 1, 8),  # day 7: out
+            date(2026, 1, 2),
+            date(2026, 1, 1),  # the as-of date itself: in
+        ],
+        next_seasonal_category=["Toys", None, "Swimwear", None, None],
+        next_season_start=[date(2026, 1, 31), None, date(2026, 1, 30), None, None],
+    )
+    audiences = build_audiences(customers, ExportPolicy())
+    due = audiences["replenishment_due_7d"]
+    assert due[["customer_id", "category", "due_date"]].values.tolist() == [
+        ["C3", "Skincare", date(2026, 1, 7)],
+        ["C5", "Books", date(2026, 1, 1)],
+    ]
+    season = audiences["season_starting_30d"]
+    assert season[["customer_id", "category", "season_start"]].values.tolist() == [
+        ["C2", "Swimwear", date(2026, 1, 30)]
+    ]
+    # Without the columns (an older customer_360) both audiences exist, empty, with them.
+    older = build_audiences(_customers(), ExportPolicy())
+    assert older["replenishment_due_7d"].empty and "category" in older["season_starting_30d"]
+
+
 def test_exports_are_atomic_byte_identical_on_rerun_and_pruned(tmp_path: Path) -> None:
     audiences = build_audiences(_customers(), ExportPolicy())
     first = write_exports(audiences, tmp_path, "2026-01-01", {"churn": "v1"}, ExportPolicy())

@@ -61,6 +61,17 @@ def test_transactions_export_with_mapping_runs_end_to_end(
         assert con.execute(f"select count(*) from ml.{table}").fetchone()[0] == 0
     skipped = con.execute("select distinct note from ml.recommendation_evaluation").fetchall()
     assert skipped == [("no order lines in the landing data: recommendations skipped",)]
+    # ... and so are the behaviour marts, with the reason, and the customer_360 columns are null.
+    for mart in ("customer_category_cadence", "customer_category_seasonality"):
+        assert con.execute(f"select count(*) from marts.{mart}").fetchone()[0] == 0
+    notes = con.execute(
+        "select cadence_note, seasonality_note from intermediate.int_behaviour_notes"
+    ).fetchone()
+    assert all(note.startswith("no order lines in the landing data") for note in notes)
+    assert con.execute(
+        "select count(next_due_category) + count(next_seasonal_category) "
+        "from analytics.customer_360"
+    ).fetchone() == (0,)
     # Orders only, weak structure: still no majority segment, names true to the medians.
     summary = assert_segments_actionable(lambda sql: con.execute(sql).df())
     assert len(summary) >= 3

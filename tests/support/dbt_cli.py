@@ -13,9 +13,10 @@ from orchestration.project import DBT_PROJECT_DIR
 
 
 def run_dbt(
-    command: str, select: str, variables: dict[str, Any], workdir: Path
+    command: str, select: str, variables: dict[str, Any], workdir: Path, *options: str
 ) -> subprocess.CompletedProcess[str]:
-    """`dbt <command> --select <select> --vars <variables>`; the caller checks returncode."""
+    """`dbt <command> --select <select> --vars <variables> <options>`; the caller checks
+    returncode."""
     return subprocess.run(
         [
             str(Path(sys.executable).parent / "dbt"),
@@ -32,6 +33,7 @@ def run_dbt(
             str(workdir / "target"),
             "--log-path",
             str(workdir / "logs"),
+            *options,
         ],
         capture_output=True,
         text=True,

@@ -27,6 +27,24 @@ recommendations as (
         max(reason) filter (where rank = 1) as recommendation_reason_1
     from {{ source('ml', 'customer_recommendations') }}
     group by customer_id
+),
+
+-- Behaviour: replenishment cadence and seasonality (README "Behaviour"). The category due next
+-- on its own cycle (not yet overdue) and the seasonal category whose season starts next; null
+-- without order lines or such a habit.
+next_due as (
+    select customer_id, category as next_due_category, next_due_date
+    from {{ ref('customer_category_cadence') }}
+    where due_rank = 1
+),
+
+next_season as (
+    select customer_id, category as next_seasonal_category, next_season_start
+    from {{ ref('customer_category_seasonality') }}
+    where is_seasonal
+    qualify row_number() over (
+        partition by customer_id order by next_season_start, category
+    ) = 1
 )
 
 select
@@ -77,6 +95,11 @@ select
     recommendations.recommended_category_2,
     recommendations.recommended_category_3,
     recommendations.recommendation_reason_1,
+    -- Behaviour: replenishment cadence and seasonality.
+    next_due.next_due_category,
+    next_due.next_due_date,
+    next_season.next_seasonal_category,
+    next_season.next_season_start,
     segments.model_version as segment_model_version,
     scores.model_version as churn_model_version
 from features
@@ -84,3 +107,5 @@ left join segments using (customer_id)
 left join profiles using (segment_id)
 left join scores using (customer_id)
 left join recommendations using (customer_id)
+left join next_due using (customer_id)
+left join next_season using (customer_id)
