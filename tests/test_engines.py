@@ -127,3 +127,41 @@ def test_engine_settings_name_the_variable() -> None:
         engine_settings({"INSIGHTS_SPARK_CONF": "no-equals-sign"})
     with pytest.raises(EngineError, match="flink"), open_engine(EngineSettings(name="flink")):
         pass
+
+
+def test_distributed_churn_scoring_equals_the_in_process_call(engine: Engine) -> None:
+    """A fitted churn model applied batch by batch in the engine (mapInPandas on Spark, record
+    batches on DuckDB) gives every customer the probability the in-process call gives."""
+    from ml.prediction.batch_scoring import CHURN_PROBABILITY_SCHEMA, ChurnProbabilityBatch
+    from ml.prediction.scorers import CalibratedScorer, Calibrator, GradientBoostingScorer
+
+    rng = np.random.default_rng(11)
+    n = 400
+    features = pd.DataFrame(
+        {
+            "customer_id": [f"k{i:04d}" for i in range(n)],
+            "recency_days": rng.integers(0, 365, n).astype(float),
+            "frequency": rng.poisson(3, n).astype(float),
+            "monetary_total": rng.gamma(2.0, 40.0, n),
+        }
+    )
+    features.loc[features.index % 17 == 0, "monetary_total"] = np.nan  # missing values too
+    churned = (rng.random(n) < 1 / (1 + np.exp(-(features["recency_days"] - 180) / 60))).astype(int)
+    columns = ["recency_days", "frequency", "monetary_total"]
+    scorer = GradientBoostingScorer(columns, max_iter=25).fit(features, churned.to_numpy())
+    model = CalibratedScorer(scorer, Calibrator().fit(scorer.score(features), churned.to_numpy()))
+    expected = model.predict_proba(features)
+
+    engine.write_table(features, "seam.features")
+    written = engine.map_partitions(
+        "seam.features",
+        "seam.churn_scores",
+        ChurnProbabilityBatch(model),
+        CHURN_PROBABILITY_SCHEMA,
+        batch_rows=70,  # several batches per partition
+    )
+    assert written == n
+    scored = engine.read_table("seam.churn_scores").sort_values("customer_id", ignore_index=True)
+    assert scored["customer_id"].tolist() == features["customer_id"].tolist()
+    np.testing.assert_allclose(scored["churn_probability"], expected, rtol=0, atol=1e-12)
+    assert scored["churn_probability"].nunique() > 20  # a real model, not a constant
