@@ -60,6 +60,21 @@ class _SparkScan:
     columns: dict[str, str]  # column -> Spark type name (string, bigint, double ...)
     rejects: DataFrame | None  # REJECT_COLUMNS
 
+    def __post_init__(self) -> None:
+        self.rows = self.rows.cache()
+        self.rejects = self.rejects.cache() if self.rejects is not None else None
+
+    def rows_count(self) -> int:
+        return self.rows.count()
+
+    def rejects_count(self) -> int:
+        return self.rejects.count() if self.rejects is not None else 0
+
+    def unpersist(self) -> None:
+        self.rows.unpersist()
+        if self.rejects is not None:
+            self.rejects.unpersist()
+
     def as_scan(self) -> _Scan:
         """The DuckDB loader's view of the scan, for its column matching and messages."""
         return _Scan(self.path, self.alias, self.columns, rejects_table=None)
@@ -106,7 +121,27 @@ def load_entity_spark(
         for index, f in enumerate(files)
     ]
     scans = [s for s in scans if s is not None]
-    if entity.required and sum(_lines(s) for s in scans) == 0:
+    try:
+        return _load_scans(spark, entity, entity_mapping, files, scans, batch, report)
+    finally:
+        for scan in scans:
+            scan.unpersist()
+
+
+def _load_scans(
+    spark: SparkSession,
+    entity: Entity,
+    entity_mapping: EntityMapping,
+    files: list[Path],
+    scans: list[_SparkScan],
+    batch: int,
+    report: LoadReport,
+) -> LoadReport:
+    entity_name = entity.name
+    # Each file is read once: the counts, the rows and the rejects come from the cached scan.
+    rows_parsed = sum(s.rows_count() for s in scans)
+    rejected = sum(s.rejects_count() for s in scans)
+    if entity.required and rows_parsed + rejected == 0:
         raise LandingError(
             f"{entity_name}: {', '.join(f.name for f in files)} in {files[0].parent} hold no data "
             "row (empty or header only); a required file must not be empty. The tables keep "
@@ -130,7 +165,7 @@ def load_entity_spark(
     ):
         report.derived_order_id = True
         if entity_mapping.merge_same_time_rows:
-            body = _merged_same_time_rows(body, report)
+            body = _merged_same_time_rows(body, rows_parsed, report)
         body = _with_derived_order_id(body)
     elif entity_mapping.merge_same_time_rows:
         report.notes.append("merge_same_time_rows ignored: the files carry order ids")
@@ -141,13 +176,13 @@ def load_entity_spark(
     body.withColumn("_batch", F.lit(batch).cast("bigint")).write.mode("overwrite").saveAsTable(
         table
     )
-    report.rows_loaded = spark.table(table).count()
+    report.rows_loaded = rows_parsed - report.rows_merged
     rejects = [s.rejects for s in scans if s.rejects is not None]
     all_rejects = rejects[0] if rejects else spark.createDataFrame([], REJECT_COLUMNS)
     for more in rejects[1:]:
         all_rejects = all_rejects.unionByName(more)
     all_rejects.write.mode("overwrite").saveAsTable(f"{table}_rejects")
-    report.rows_rejected = spark.table(f"{table}_rejects").count()
+    report.rows_rejected = rejected
     if report.rows_rejected and report.rows_rejected >= report.rows_read / 2:
         report.notes.append(
             f"{report.rows_rejected} of {report.rows_read} lines could not be split into the "
@@ -155,10 +190,6 @@ def load_entity_spark(
         )
     _write_load_log(spark, entity, report)
     return report
-
-
-def _lines(scan: _SparkScan) -> int:
-    return scan.rows.count() + (scan.rejects.count() if scan.rejects is not None else 0)
 
 
 def _scan_file(
@@ -487,7 +518,7 @@ def java_datetime_pattern(strptime_format: str) -> str:
     return "".join(out)
 
 
-def _merged_same_time_rows(body: DataFrame, report: LoadReport) -> DataFrame:
+def _merged_same_time_rows(body: DataFrame, rows: int, report: LoadReport) -> DataFrame:
     """ingest.landing._merged_same_time_rows in Spark: rows of one customer at one time (and
     status) become one order, amounts summed; unusable rows stay apart; the first row in file
     order stands for the merged order."""
@@ -519,8 +550,7 @@ def _merged_same_time_rows(body: DataFrame, report: LoadReport) -> DataFrame:
         )
     )
     result = apart.unionByName(merged)
-    before, after = body.count(), result.count()
-    report.rows_merged = before - after
+    report.rows_merged = rows - result.count()
     report.notes.append(
         f"merge_same_time_rows: {report.rows_merged} row(s) merged into orders at the same "
         "customer and time"
