@@ -8,9 +8,14 @@ Table names are `schema.name`; frames cross the seam as pandas.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ingest.landing import LoadReport, Suppression
+    from ingest.mapping import LandingMapping
 
 WriteMode = Literal["replace", "append"]
 # A function mapped over a table's partitions: one pandas batch in, one batch out (any number
@@ -79,6 +84,23 @@ class Engine(Protocol):
         """Apply `function` to the source table batch by batch, in the engine's workers (never
         the whole table in this process), writing the results to `target` (replaced) with the
         column -> portable type `schema`. Returns the rows written."""
+        ...
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(column, type) of the table in order, [] if it does not exist."""
+        ...
+
+    def row_count(self, table: str) -> int: ...
+
+    def load_landing(
+        self,
+        landing_dir: Path,
+        mapping: LandingMapping,
+        entity_name: str,
+        suppression: Suppression | None = None,
+    ) -> LoadReport:
+        """raw.<entity> from the landing files (ingest/landing.py on DuckDB,
+        ingest/spark_landing.py on Spark): the same columns, text and line numbers."""
         ...
 
     def close(self) -> None: ...

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ingest.landing import LoadReport, Suppression
+    from ingest.mapping import LandingMapping
 
 from engines.base import (
     EngineError,
@@ -120,6 +126,31 @@ class DuckDBEngine:
         finally:
             reader.close()
         return written
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        schema, name = table.split(".") if "." in table else ("main", table)
+        return [
+            (column, dtype)
+            for column, dtype in self.con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, name],
+            ).fetchall()
+        ]
+
+    def row_count(self, table: str) -> int:
+        return int(self.con.execute(f"select count(*) from {table}").fetchall()[0][0])
+
+    def load_landing(
+        self,
+        landing_dir: Path,
+        mapping: LandingMapping,
+        entity_name: str,
+        suppression: Suppression | None = None,
+    ) -> LoadReport:
+        from ingest.landing import load_entity
+
+        return load_entity(self.con, landing_dir, mapping, entity_name, suppression)
 
     def close(self) -> None:
         if self._owns:

@@ -27,6 +27,9 @@ from engines.base import (
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from ingest.landing import LoadReport, Suppression
+    from ingest.mapping import LandingMapping
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -81,6 +84,13 @@ class SparkEngine:
         warehouse_dir: Path | str = "spark-warehouse",
         extra_conf: dict[str, str] | None = None,
     ) -> SparkEngine:
+        from pyspark.sql import SparkSession
+
+        # A session already running in this process (dbt-spark's session mode, a notebook, a
+        # test's) is shared, and left running at close; the settings it started with stay.
+        running = SparkSession.getActiveSession()
+        if running is not None:
+            return cls(running, owns_session=False)
         return cls(build_session(master, warehouse_dir, extra_conf), owns_session=True)
 
     def frame(
@@ -165,6 +175,25 @@ class SparkEngine:
         finally:
             shared.destroy()
         return self.spark.table(target).count()
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        if not self.table_exists(table):
+            return []
+        return [(f.name, f.dataType.simpleString()) for f in self.spark.table(table).schema]
+
+    def row_count(self, table: str) -> int:
+        return int(self.spark.table(table).count())
+
+    def load_landing(
+        self,
+        landing_dir: Path,
+        mapping: LandingMapping,
+        entity_name: str,
+        suppression: Suppression | None = None,
+    ) -> LoadReport:
+        from ingest.spark_landing import load_entity_spark
+
+        return load_entity_spark(self.spark, landing_dir, mapping, entity_name, suppression)
 
     def close(self) -> None:
         if self._owns:

@@ -20,6 +20,7 @@ from pydantic import Field, PrivateAttr
 from engines import EngineSettings
 from engines.base import Engine
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.warehouse import described_table
 from orchestration.settings import engine_settings
 
 
@@ -77,3 +78,11 @@ class EngineResource(dg.ConfigurableResource):
         if self._spark is not None:
             self._spark.close()
             self._spark = None
+
+
+def engine_table_metadata(engine: Engine, schema: str, table: str) -> dict[str, object]:
+    """warehouse.table_metadata for a table in whichever engine holds it."""
+    columns = engine.columns(f"{schema}.{table}")
+    if not columns:
+        return {}
+    return described_table(schema, table, columns, engine.row_count(f"{schema}.{table}"))
