@@ -19,6 +19,7 @@ appends of new files only; every load reloads all files.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,6 +203,7 @@ def _scan_file(
         return None
     encoding = text_encoding(path, mapping)
     delimiter = text_delimiter(path, mapping, encoding)
+    encoding = spark_charset(encoding, path)
     if mapping.widths or (
         delimiter is not None and (delimiter == WHITESPACE or len(delimiter) > 1)
     ):
@@ -227,6 +229,33 @@ def _scan_parquet(spark: SparkSession, path: Path, alias: str) -> _SparkScan:
     return _SparkScan(path, alias, rows, columns, rejects=None)
 
 
+# Python's codec name -> the charset names Spark 4's readers accept.
+_SPARK_CHARSETS = {
+    "utf-8": "utf-8",
+    "utf-16": "utf-16",
+    "utf-16-be": "utf-16be",
+    "utf-16-le": "utf-16le",
+    "utf-32": "utf-32",
+    "iso8859-1": "iso-8859-1",
+    "ascii": "us-ascii",
+}
+
+
+def spark_charset(encoding: str, path: Path) -> str:
+    """mapping.yaml's encoding (latin-1, utf-16, ...) as Spark names it."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        name = encoding
+    if name not in _SPARK_CHARSETS:
+        raise LandingError(
+            f"{path}: encoding {encoding!r} (mapping.yaml `encoding`) cannot be read by Spark; "
+            f"Spark reads {', '.join(sorted(set(_SPARK_CHARSETS.values())))}: convert the file "
+            "or run with INSIGHTS_ENGINE=duckdb"
+        )
+    return _SPARK_CHARSETS[name]
+
+
 def _csv_reader(spark: SparkSession, encoding: str, delimiter: str, header: bool):
     return (
         spark.read.option("sep", delimiter)
@@ -235,7 +264,7 @@ def _csv_reader(spark: SparkSession, encoding: str, delimiter: str, header: bool
         .option("quote", '"')
         .option("escape", '"')
         # Spark splits lines on bytes: a UTF-16 file is decoded whole, in one task.
-        .option("multiLine", str(encoding.lower().replace("_", "-") not in ("utf-8", "utf8")))
+        .option("multiLine", str(encoding != "utf-8").lower())
     )
 
 
@@ -313,7 +342,7 @@ def _scan_lines(
     the rejects with their line number, as in the DuckDB loader."""
     from pyspark.sql import functions as F
 
-    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+    if encoding == "utf-8":
         text = spark.read.text(str(path))
     else:  # the text reader is UTF-8 only: a CSV read that never splits decodes the rest
         text = (

@@ -65,6 +65,36 @@ def test_foreign_layouts_load_row_for_row_as_on_duckdb(spark_session, tmp_path: 
         _assert_same_raw_tables(spark_session, landing, ("orders",))
 
 
+def test_double_pipe_and_latin1_files_load_as_on_duckdb(spark_session, tmp_path: Path) -> None:  # noqa: F811
+    """A `||`-delimited file (split in Spark SQL) and a Latin-1 `;` file with a mapped status
+    and a value the mapping cannot translate (kept as written)."""
+    pipes = tmp_path / "pipes"
+    pipes.mkdir()
+    (pipes / "orders.txt").write_text(
+        "customer_id||ordered_at||amount\nA1||2024-01-02||10.50\nA2||2024-01-03||7\n"
+        "A3||2024-01-04\nA1||2024-02-01||3.25\n"
+    )
+    _assert_same_raw_tables(spark_session, pipes, ("orders",))
+    assert spark_session.table("raw.orders_rejects").count() == 1
+
+    latin = tmp_path / "latin"
+    latin.mkdir()
+    (latin / "orders.csv").write_bytes(
+        "Kunde;Datum;Betrag;Zustand\nMüller;03.01.2024;1.234,50;bezahlt\n"
+        "Jörg;4.1.2024;12,00;storniert\nÅsa;31.02.2024;zwölf;offen\n".encode("latin-1")
+    )
+    (latin / "mapping.yaml").write_text(
+        "orders:\n  delimiter: ';'\n  encoding: latin-1\n  date_format: '%d.%m.%Y'\n"
+        "  decimal_separator: ','\n  status_values: {bezahlt: completed, storniert: cancelled}\n"
+        "  columns: {customer_id: Kunde, ordered_at: Datum, amount: Betrag, status: Zustand}\n"
+    )
+    _assert_same_raw_tables(spark_session, latin, ("orders",))
+    rows = spark_session.table("raw.orders").orderBy("_source_row").collect()
+    assert [r["customer_id"] for r in rows] == ["Müller", "Jörg", "Åsa"]
+    assert [r["status"] for r in rows] == ["completed", "cancelled", "offen"]
+    assert rows[2]["ordered_at"] == "31.02.2024" and rows[2]["amount"] == "zwölf"
+
+
 def test_demo_data_and_ragged_lines_load_as_on_duckdb(spark_session, tmp_path: Path) -> None:  # noqa: F811
     from demo_data import generate, write_dataset
 
