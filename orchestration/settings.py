@@ -14,6 +14,10 @@ import urllib.parse
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engines import EngineSettings
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_CHURN_HORIZON_DAYS = 90
@@ -157,3 +161,33 @@ def max_abs_amount(environ: dict[str, str] | None = None) -> float:
     if not math.isfinite(limit) or limit <= 0:
         raise SettingsError(f"INSIGHTS_MAX_ABS_AMOUNT={value!r} must be a positive finite number")
     return limit
+
+
+def engine_settings(environ: dict[str, str] | None = None) -> EngineSettings:
+    """INSIGHTS_ENGINE (duckdb | spark, default duckdb) and, for Spark, INSIGHTS_SPARK_MASTER
+    (default local[2]), INSIGHTS_SPARK_WAREHOUSE_DIR (default spark-warehouse beside the DuckDB
+    warehouse) and INSIGHTS_SPARK_CONF (`key=value` pairs separated by `;`)."""
+    from engines import ENGINES, EngineSettings
+
+    env = os.environ if environ is None else environ
+    name = env.get("INSIGHTS_ENGINE", "").strip().lower() or "duckdb"
+    if name not in ENGINES:
+        raise SettingsError(f"INSIGHTS_ENGINE={name!r} is not one of {', '.join(ENGINES)}")
+    warehouse = _path(env, "INSIGHTS_WAREHOUSE_PATH", DEFAULT_DATA_DIR / "warehouse.duckdb")
+    conf: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in env.get("INSIGHTS_SPARK_CONF", "").split(";"))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(
+                f"INSIGHTS_SPARK_CONF: {pair!r} is not key=value (pairs separated by ';')"
+            )
+        conf[key.strip()] = value.strip()
+    return EngineSettings(
+        name=name,
+        duckdb_path=warehouse,
+        spark_master=env.get("INSIGHTS_SPARK_MASTER", "").strip() or "local[2]",
+        spark_warehouse_dir=_path(
+            env, "INSIGHTS_SPARK_WAREHOUSE_DIR", warehouse.parent / "spark-warehouse"
+        ),
+        spark_conf=conf,
+    )

@@ -5,24 +5,24 @@ Lineage in the asset graph starts at the files: ``landing/orders`` (the file(s) 
 """
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
+from engines.base import Engine
 from ingest.contract import ENTITIES, Entity
 from ingest.landing import (
     RAW_SCHEMA,
     SUPPRESSED_EMAILS,
     LandingError,
     LoadReport,
-    load_entity,
 )
 from ingest.mapping import MappingError, load_mapping
+from orchestration.defs.engine import EngineResource, engine_table_metadata
 from orchestration.defs.resources import (
     DAILY_FRESHNESS,
     TRANSIENT_RETRY,
     WAREHOUSE_POOL,
     InsightsConfig,
 )
-from orchestration.defs.warehouse import ensure_parent, table_metadata
+from orchestration.defs.warehouse import ensure_parent
 from privacy.suppression import SuppressionList
 
 # Owners by domain: data engineering for ingest, dbt models, serving and privacy; data science
@@ -75,15 +75,12 @@ def _load_report_metadata(report: LoadReport) -> dict[str, object]:
     }
 
 
-def _remember_erased_emails(con, suppression_list: SuppressionList) -> None:
+def _remember_erased_emails(engine: Engine, suppression_list: SuppressionList) -> None:
     """E-mails of the customer rows the loader dropped as erased join the suppression list, so
     the person stays out (and out of exports) when they come back under a new id."""
-    if not con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'raw' and table_name = 'suppressed_emails'"
-    ).fetchall()[0][0]:
+    if not engine.table_exists(SUPPRESSED_EMAILS):
         return
-    keys = {key for (key,) in con.execute(f"select email_key from {SUPPRESSED_EMAILS}").fetchall()}
+    keys = set(engine.read_table(SUPPRESSED_EMAILS, ["email_key"])["email_key"].dropna())
     suppression_list.add_email_keys(keys, source="customers load")
 
 
@@ -110,7 +107,7 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
         ),
     )
     def load_raw(
-        context: dg.AssetExecutionContext, insights: InsightsConfig, warehouse: DuckDBResource
+        context: dg.AssetExecutionContext, insights: InsightsConfig, engine: EngineResource
     ) -> dg.MaterializeResult:
         try:
             settings = insights.settings()
@@ -118,17 +115,17 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
             mapping = load_mapping(landing_dir)
         except MappingError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
-        ensure_parent(warehouse.database)
-        with warehouse.get_connection() as con:
+        ensure_parent(engine.warehouse.database)
+        with engine.get_engine() as sql_engine:
             try:
                 suppression_list = SuppressionList(settings.privacy_dir)
                 suppression = suppression_list.loader_filter()
-                report = load_entity(con, landing_dir, mapping, entity.name, suppression)
+                report = sql_engine.load_landing(landing_dir, mapping, entity.name, suppression)
             except LandingError as exc:
                 raise dg.Failure(description=str(exc), allow_retries=False) from exc
             if entity.name == "customers":
-                _remember_erased_emails(con, suppression_list)
-            metadata = table_metadata(con, RAW_SCHEMA, entity.name)
+                _remember_erased_emails(sql_engine, suppression_list)
+            metadata = engine_table_metadata(sql_engine, RAW_SCHEMA, entity.name)
         for note in report.notes:
             context.log.info(note)
         if report.rows_rejected:

@@ -11,6 +11,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from engines.base import hash_draw_sql
 from ingest.quarantine_report import upstream_cause
 from ml.model_store import ModelStore
 from ml.prediction.churn import ChurnConfig
@@ -78,7 +79,7 @@ def sampled_training_set_sql(active_window_days: int, max_rows_per_cutoff: int) 
             select *,
                    coalesce(frequency > 0 and recency_days <= {int(active_window_days)}
                             and churned is not null, false) as _labelled_active,
-                   md5(customer_id || ':{SAMPLE_SEED}') as _draw
+                   {hash_draw_sql("customer_id", SAMPLE_SEED)} as _draw
             from marts.churn_training_set
         ),
         ranked as (

@@ -230,9 +230,14 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
             privacy_dir=str(settings.privacy_dir),
         )
         warehouse_path = settings.warehouse_path
+    # Imported here: orchestration/defs/engine.py builds on WarehouseResource above.
+    from orchestration.defs.engine import EngineResource
+
+    warehouse = WarehouseResource(database=str(warehouse_path))
     return {
         "insights": insights,
-        "warehouse": WarehouseResource(database=str(warehouse_path)),
+        "warehouse": warehouse,
+        "engine": EngineResource(warehouse=warehouse),
         "dbt": DbtCliResource(project_dir=dbt_project),
         "publish_gate": PublishGateConfig(),
     }

@@ -90,8 +90,20 @@ def table_metadata(
     ).fetchall()
     if not columns:
         return {}
-    descriptions = descriptions or column_descriptions(schema, table, [c for c, _ in columns])
     row_count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+    return described_table(schema, table, columns, row_count, descriptions)
+
+
+def described_table(
+    schema: str,
+    table: str,
+    columns: list[tuple[str, str]],
+    row_count: int,
+    descriptions: dict[str, str] | None = None,
+) -> dict[str, object]:
+    """table_metadata's Dagster metadata from a table's (column, type) list and row count,
+    whichever engine holds the table."""
+    descriptions = descriptions or column_descriptions(schema, table, [c for c, _ in columns])
     return {
         "dagster/row_count": dg.MetadataValue.int(row_count),
         "dagster/table_name": dg.MetadataValue.text(f"{schema}.{table}"),
