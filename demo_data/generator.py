@@ -90,6 +90,8 @@ class DemoDataset:
     order_items: pd.DataFrame  # order_idx, line, category, product, quantity, unit_price
     events: pd.DataFrame  # customer_idx, day, event_type, product
     truth: pd.DataFrame  # customer_idx, persona, churn_day, mean_interval_days
+    # customer_idx, decision_style, preferred_channel (codes of demo_data/behaviour.py)
+    behaviour_truth: pd.DataFrame | None = None
 
 
 def generate(
@@ -138,6 +140,9 @@ def generate(
     events = _generate_events(
         persona_idx, signup, churn_day, customers["opt_in"].to_numpy(), orders, horizon, rng
     )
+    events, behaviour_truth = _plant_behaviour(
+        events, orders, items, persona_idx, churn_day, horizon, seed
+    )
     truth = pd.DataFrame(
         {
             "customer_idx": np.arange(n_customers),
@@ -146,7 +151,7 @@ def generate(
             "mean_interval_days": mean_interval,
         }
     )
-    return DemoDataset(start, end, customers, orders, items, events, truth)
+    return DemoDataset(start, end, customers, orders, items, events, truth, behaviour_truth)
 
 
 class SeasonalClock:
@@ -339,6 +344,34 @@ def _generate_events(
     events = pd.concat(parts, ignore_index=True)
     events = events[(events["day"] >= window_start) & (events["day"] < horizon)]
     return events.sort_values(["day", "customer_idx"], kind="stable").reset_index(drop=True)
+
+
+def _plant_behaviour(
+    events: pd.DataFrame,
+    orders: pd.DataFrame,
+    items: pd.DataFrame,
+    persona_idx: np.ndarray,
+    churn_day: np.ndarray,
+    horizon: float,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Decision styles and preferred channels, planted on top of the generated events from a
+    stream of their own (demo_data/behaviour.py), so nothing generated above changes."""
+    from demo_data.behaviour import plant_behaviour
+
+    sends = events[events["event_type"] == _EV["email_sent"]]
+    engagement = _engagement(sends["day"].to_numpy(), churn_day[sends["customer_idx"].to_numpy()])
+    return plant_behaviour(
+        events,
+        orders,
+        items,
+        persona_idx,
+        engagement,
+        _EV,
+        horizon - EVENT_HISTORY_DAYS,
+        horizon,
+        seed,
+    )
 
 
 def _engagement(day: np.ndarray, churn_day: np.ndarray) -> np.ndarray:
