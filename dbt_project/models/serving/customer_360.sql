@@ -10,7 +10,8 @@ segments as (
 ),
 
 profiles as (
-    select segment_id, recommended_action from {{ source('ml', 'segment_profiles') }}
+    select segment_id, recommended_action, channel as segment_channel
+    from {{ source('ml', 'segment_profiles') }}
 ),
 
 scores as (
@@ -27,6 +28,10 @@ recommendations as (
         max(reason) filter (where rank = 1) as recommendation_reason_1
     from {{ source('ml', 'customer_recommendations') }}
     group by customer_id
+),
+
+behaviour as (
+    select * from {{ ref('customer_behaviour') }}
 )
 
 select
@@ -77,6 +82,35 @@ select
     recommendations.recommended_category_2,
     recommendations.recommended_category_3,
     recommendations.recommendation_reason_1,
+    -- Behaviour: decision speed and channel preference (marts.customer_behaviour). Without
+    -- enough evidence of their own, a customer gets the segment's channel where they may be
+    -- contacted on it, and preferred_channel_source says so.
+    behaviour.decision_style,
+    behaviour.reminder_delay_hours,
+    behaviour.median_decision_hours,
+    behaviour.abandoned_carts,
+    case
+        when behaviour.preferred_channel is not null then behaviour.preferred_channel
+        when {{ channel_contactable('profiles.segment_channel', 'features.marketing_opt_in') }}
+            then profiles.segment_channel
+    end as preferred_channel,
+    case
+        when behaviour.preferred_channel is not null then 'customer'
+        when {{ channel_contactable('profiles.segment_channel', 'features.marketing_opt_in') }}
+            then 'segment_default'
+    end as preferred_channel_source,
+    behaviour.channel_confidence,
+    case
+        when behaviour.preferred_channel is not null then behaviour.channel_note
+        when {{ channel_contactable('profiles.segment_channel', 'features.marketing_opt_in') }}
+            then concat_ws('; ', behaviour.channel_note, 'the segment''s channel')
+        else concat_ws(
+            '; ',
+            behaviour.channel_note,
+            format('no consent for the segment''s channel {}', profiles.segment_channel)
+        )
+    end as channel_note,
+    -- End of behaviour.
     segments.model_version as segment_model_version,
     scores.model_version as churn_model_version
 from features
@@ -84,3 +118,4 @@ left join segments using (customer_id)
 left join profiles using (segment_id)
 left join scores using (customer_id)
 left join recommendations using (customer_id)
+left join behaviour using (customer_id)
