@@ -28,6 +28,7 @@ from pydantic import Field
 from ingest.mapping import dbt_vars as mapping_dbt_vars
 from ingest.mapping import load_mapping
 from ingest.quarantine_report import over_limit, quarantine_failure_message
+from orchestration.defs.behaviour import BEHAVIOUR_MART, behaviour_metadata
 from orchestration.defs.landing import OWNERS
 from orchestration.defs.resources import (
     DAILY_FRESHNESS,
@@ -405,6 +406,8 @@ def _with_table_metadata(
                 relation = tuple(key.path)
                 if relation in tables:
                     extra = table_metadata(con, *relation, descriptions=nodes.get(relation))
+                    if relation == BEHAVIOUR_MART:
+                        extra |= behaviour_metadata(con)
                     event = event.with_metadata({**event.metadata, **extra})
             yield event
 
