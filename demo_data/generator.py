@@ -9,7 +9,9 @@ What is planted (and written to a separate ground-truth folder that only tests r
 - replenishment cycles (loyal regulars order every ~26-45 days, regularly),
 - churn preceded by engagement decline: sessions and email opens fade over the 8 weeks before a
   churner's last order and nearly vanish after it,
-- category co-purchase pairs (customers who buy X often buy Y).
+- category co-purchase pairs (customers who buy X often buy Y),
+- a decision style and a preferred contact channel per customer (``behaviour.py``, added on top
+  of the events above from a random stream of its own).
 """
 
 from __future__ import annotations
