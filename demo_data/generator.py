@@ -11,7 +11,9 @@ What is planted (and written to a separate ground-truth folder that only tests r
   churner's last order and nearly vanish after it,
 - category co-purchase pairs (customers who buy X often buy Y),
 - category habits: a replenishment category bought on a per-customer cycle and a seasonal
-  category bought in the same months each year (``category_habits.py``, its own random stream).
+  category bought in the same months each year (``category_habits.py``, its own random stream),
+- a decision style and a preferred contact channel per customer (``behaviour.py``, added on top
+  of the events above from a random stream of its own).
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ class DemoDataset:
     truth: pd.DataFrame  # customer_idx, persona, churn_day, mean_interval_days
     # Planted replenishment and seasonal categories (category_habits.TRUTH_COLUMNS).
     habits: pd.DataFrame | None = None
+    # customer_idx, decision_style, preferred_channel (codes of demo_data/behaviour.py)
+    behaviour_truth: pd.DataFrame | None = None
 
 
 def generate(
@@ -157,6 +161,9 @@ def generate(
     events = _generate_events(
         persona_idx, signup, churn_day, customers["opt_in"].to_numpy(), orders, horizon, rng
     )
+    events, behaviour_truth = _plant_behaviour(
+        events, orders, items, persona_idx, churn_day, horizon, seed
+    )
     truth = pd.DataFrame(
         {
             "customer_idx": np.arange(n_customers),
@@ -165,7 +172,9 @@ def generate(
             "mean_interval_days": mean_interval,
         }
     )
-    return DemoDataset(start, end, customers, orders, items, events, truth, habits.truth)
+    return DemoDataset(
+        start, end, customers, orders, items, events, truth, habits.truth, behaviour_truth
+    )
 
 
 class SeasonalClock:
@@ -358,6 +367,34 @@ def _generate_events(
     events = pd.concat(parts, ignore_index=True)
     events = events[(events["day"] >= window_start) & (events["day"] < horizon)]
     return events.sort_values(["day", "customer_idx"], kind="stable").reset_index(drop=True)
+
+
+def _plant_behaviour(
+    events: pd.DataFrame,
+    orders: pd.DataFrame,
+    items: pd.DataFrame,
+    persona_idx: np.ndarray,
+    churn_day: np.ndarray,
+    horizon: float,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Decision styles and preferred channels, planted on top of the generated events from a
+    stream of their own (demo_data/behaviour.py), so nothing generated above changes."""
+    from demo_data.behaviour import plant_behaviour
+
+    sends = events[events["event_type"] == _EV["email_sent"]]
+    engagement = _engagement(sends["day"].to_numpy(), churn_day[sends["customer_idx"].to_numpy()])
+    return plant_behaviour(
+        events,
+        orders,
+        items,
+        persona_idx,
+        engagement,
+        _EV,
+        horizon - EVENT_HISTORY_DAYS,
+        horizon,
+        seed,
+    )
 
 
 def _engagement(day: np.ndarray, churn_day: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from demo_data.behaviour import CONTACT_CHANNELS, DECISION_STYLES
 from demo_data.category_habits import TRUTH_COLUMNS
 from demo_data.generator import (
     CATEGORIES,
@@ -58,7 +59,8 @@ def write_dataset(
         for entity in include:
             target = landing_dir / f"{entity}.{file_format}"
             counts[entity] = _copy(con, _ENTITY_SQL[entity], target, file_format)
-        write_truth(con, truth_dir)
+        has_behaviour = "events" in include and dataset.behaviour_truth is not None
+        write_truth(con, truth_dir, behaviour=has_behaviour)
     finally:
         con.close()
     (landing_dir / DEMO_MARKER).write_text(
@@ -86,12 +88,16 @@ def register_dataset(con: duckdb.DuckDBPyConnection, dataset: DemoDataset) -> No
     con.register("truth_df", dataset.truth)
     habits = dataset.habits if dataset.habits is not None else pd.DataFrame(columns=TRUTH_COLUMNS)
     con.register("habits_df", habits)
+    if dataset.behaviour_truth is not None:
+        con.register("behaviour_truth_df", dataset.behaviour_truth)
     lookups = {
         "country_label": COUNTRIES,
         "channel_label": CHANNELS,
         "category_label": CATEGORIES,
         "event_type_label": EVENT_TYPES,
         "persona_label": PERSONA_NAMES,
+        "contact_channel_label": CONTACT_CHANNELS,
+        "decision_style_label": DECISION_STYLES,
     }
     # List lookups instead of joins keep each file in generation order (deterministic bytes).
     for name, values in lookups.items():
@@ -144,8 +150,15 @@ _ENTITY_SQL = {
         select customer_id(customer_idx) as customer_id,
                {_TS.format(col="day")} as occurred_at,
                event_type_label(event_type) as event_type,
-               case when product >= 0
-                    then '{{"product_id": "' || product_id(product) || '"}}' end as properties
+               case
+                   when product >= 0 and channel >= 0
+                   then '{{"product_id": "' || product_id(product) || '", "channel": "'
+                        || contact_channel_label(channel) || '"}}'
+                   when product >= 0
+                   then '{{"product_id": "' || product_id(product) || '"}}'
+                   when channel >= 0
+                   then '{{"channel": "' || contact_channel_label(channel) || '"}}'
+               end as properties
         from events_df
     """,
 }
@@ -159,6 +172,13 @@ _TRUTH_SQL = """
     from truth_df
 """
 
+# Planted decision style and preferred channel (demo_data/behaviour.py).
+_BEHAVIOUR_TRUTH_SQL = """
+    select customer_id(customer_idx) as customer_id,
+           decision_style_label(decision_style) as decision_style,
+           contact_channel_label(preferred_channel) as preferred_channel
+    from behaviour_truth_df
+"""
 
 # Planted category habits: replenishment cycle (days) or season months ("5,6"), and how many
 # purchases and distinct years were planted.
@@ -170,11 +190,14 @@ _HABITS_TRUTH_SQL = """
 """
 
 
-def write_truth(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> None:
-    """Personas, churn dates, planted category pairs and category habits, for tests to check
-    the models against."""
+def write_truth(con: duckdb.DuckDBPyConnection, truth_dir: Path, behaviour: bool = False) -> None:
+    """Personas, churn dates, planted category pairs and category habits, for tests to check the
+    models against; with `behaviour` (the events file is written) the planted decision styles
+    and channels."""
     _copy(con, _TRUTH_SQL, truth_dir / "customers_truth.csv", "csv")
     _copy(con, _HABITS_TRUTH_SQL, truth_dir / "category_cadence_truth.csv", "csv")
+    if behaviour:
+        _copy(con, _BEHAVIOUR_TRUTH_SQL, truth_dir / "behaviour_truth.csv", "csv")
     pairs = pd.DataFrame(CATEGORY_PAIRS, columns=["antecedent", "consequent", "probability"])
     pairs.to_csv(truth_dir / "category_pairs.csv", index=False)
 

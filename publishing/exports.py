@@ -59,6 +59,9 @@ AUDIENCE_COLUMNS = [
     "revenue_last_365d",
     "recommended_action",
     "recommended_categories",
+    # Where to send the message (customer_360: the customer's own consented channel, else the
+    # segment's); exported customers have consent, the channel is one they may be reached on.
+    "preferred_channel",
 ]
 
 
@@ -105,6 +108,9 @@ def build_audiences(customers: pd.DataFrame, policy: ExportPolicy) -> dict[str, 
             "revenue_last_365d": allowed["revenue_last_365d"].round(2),
             "recommended_action": allowed["recommended_action"],
             "recommended_categories": _join_categories(allowed),
+            "preferred_channel": allowed.get(
+                "preferred_channel", pd.Series(None, index=allowed.index, dtype=object)
+            ),
         }
     )
     if policy.include_email_sha256:

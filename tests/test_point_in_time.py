@@ -87,6 +87,12 @@ def test_rows_on_or_after_the_as_of_date_change_no_feature(baseline) -> None:
         "select * from marts.customer_category_seasonality order by customer_id, category",
     ):
         pd.testing.assert_frame_equal(base.query(sql), changed.query(sql))
+    # And decision speed and channel preference (README "Behaviour").
+    for sql in (
+        "select * from marts.customer_behaviour order by customer_id",
+        "select * from marts.customer_channel_responses order by customer_id, channel, source",
+    ):
+        pd.testing.assert_frame_equal(base.query(sql), changed.query(sql))
 
 
 def test_training_snapshots_never_read_after_their_cutoff(baseline) -> None:

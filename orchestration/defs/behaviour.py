@@ -1,14 +1,20 @@
-"""Asset metadata of the behaviour features (replenishment cadence, seasonality): how many
-customers have each feature, their share of all customers, and why a feature is empty (no order
-lines, or too short a history for seasonality) instead of a silent null."""
+"""Asset metadata of the behaviour features (README "Behaviour"): how many customers have each
+feature and their share, the distribution of decision styles and preferred channels, and why a
+feature is empty (no order lines, too short a history for seasonality, no events) instead of a
+silent null."""
 
 from __future__ import annotations
 
 import dagster as dg
 import duckdb
+import pandas as pd
+
+from orchestration.defs.warehouse import markdown_table
 
 NOTES = "intermediate.int_behaviour_notes"
 CUSTOMERS = "marts.customer_features"
+BEHAVIOUR_MART = ("marts", "customer_behaviour")
+FEATURES = ("decision_style", "reminder_delay_hours", "preferred_channel", "median_decision_hours")
 
 # (schema, table) -> the notes that apply, and feature name -> SQL counting its customers.
 BEHAVIOUR_TABLES: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, str]]] = {
@@ -44,8 +50,15 @@ BEHAVIOUR_TABLES: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, str]]] 
 
 
 def behaviour_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict:
-    """Customers with each feature (count and share of marts.customer_features) and the notes
-    saying why a feature is empty; {} for other tables or when the inputs are missing."""
+    """The behaviour metadata of one table; {} for other tables or when the inputs are missing."""
+    if (schema, table) == BEHAVIOUR_MART:
+        return decision_and_channel_metadata(con)
+    return category_habit_metadata(con, schema, table)
+
+
+def category_habit_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict:
+    """Customers with each category habit (count and share of marts.customer_features) and the
+    notes saying why a feature is empty."""
     spec = BEHAVIOUR_TABLES.get((schema, table))
     if spec is None:
         return {}
@@ -64,3 +77,53 @@ def behaviour_metadata(con: duckdb.DuckDBPyConnection, schema: str, table: str) 
     for note, value in zip(notes, row or (None,) * len(notes), strict=True):
         metadata[note] = dg.MetadataValue.text(value or "computed from the order lines")
     return metadata
+
+
+def decision_and_channel_metadata(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """Share of customers with each decision/channel feature, their distributions, and why a
+    column is empty when no customer has it."""
+    schema, table = BEHAVIOUR_MART
+    relation = f"{schema}.{table}"
+    shares = con.execute(
+        "select count(*), "
+        + ", ".join(f"avg(case when {c} is not null then 1.0 else 0.0 end)" for c in FEATURES)
+        + f" from {relation}"
+    ).fetchone()
+    customers = int(shares[0])
+    metadata: dict[str, object] = {
+        f"share_with_{column}": dg.MetadataValue.float(round(float(share or 0.0), 4))
+        for column, share in zip(FEATURES, shares[1:], strict=True)
+    }
+    metadata["decision_styles"] = dg.MetadataValue.md(
+        markdown_table(_distribution(con, relation, "decision_style", customers))
+    )
+    metadata["preferred_channels"] = dg.MetadataValue.md(
+        markdown_table(_distribution(con, relation, "preferred_channel", customers))
+    )
+    for column, note in (
+        ("decision_style", "decision_note"),
+        ("preferred_channel", "channel_note"),
+    ):
+        reason = _why_empty(con, relation, column, note)
+        if reason:
+            metadata[f"{column}_missing_because"] = dg.MetadataValue.text(reason)
+    return metadata
+
+
+def _distribution(
+    con: duckdb.DuckDBPyConnection, relation: str, column: str, customers: int
+) -> pd.DataFrame:
+    frame = con.execute(
+        f"select coalesce({column}, '(none)') as {column}, count(*) as customers "
+        f"from {relation} group by 1 order by 2 desc, 1"
+    ).df()
+    frame["share"] = (frame["customers"] / max(customers, 1)).round(4)
+    return frame
+
+
+def _why_empty(con: duckdb.DuckDBPyConnection, relation: str, column: str, note: str) -> str | None:
+    """When no customer has the column: the most common reason the mart gives."""
+    filled, reason = con.execute(f"select count({column}), mode({note}) from {relation}").fetchone()
+    if filled:
+        return None
+    return f"no customer has a {column}: {reason or 'no customers'}"

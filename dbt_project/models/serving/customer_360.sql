@@ -10,7 +10,8 @@ segments as (
 ),
 
 profiles as (
-    select segment_id, recommended_action from {{ source('ml', 'segment_profiles') }}
+    select segment_id, recommended_action, channel as segment_channel
+    from {{ source('ml', 'segment_profiles') }}
 ),
 
 scores as (
@@ -45,6 +46,10 @@ next_season as (
     qualify row_number() over (
         partition by customer_id order by next_season_start, category
     ) = 1
+),
+
+behaviour as (
+    select * from {{ ref('customer_behaviour') }}
 )
 
 select
@@ -100,6 +105,35 @@ select
     next_due.next_due_date,
     next_season.next_seasonal_category,
     next_season.next_season_start,
+    -- Behaviour: decision speed and channel preference (marts.customer_behaviour). Without
+    -- enough evidence of their own, a customer gets the segment's channel where they may be
+    -- contacted on it, and preferred_channel_source says so.
+    behaviour.decision_style,
+    behaviour.reminder_delay_hours,
+    behaviour.median_decision_hours,
+    behaviour.abandoned_carts,
+    case
+        when behaviour.preferred_channel is not null then behaviour.preferred_channel
+        when {{ channel_contactable('profiles.segment_channel', 'features.marketing_opt_in') }}
+            then profiles.segment_channel
+    end as preferred_channel,
+    case
+        when behaviour.preferred_channel is not null then 'customer'
+        when {{ channel_contactable('profiles.segment_channel', 'features.marketing_opt_in') }}
+            then 'segment_default'
+    end as preferred_channel_source,
+    behaviour.channel_confidence,
+    case
+        when behaviour.preferred_channel is not null then behaviour.channel_note
+        when {{ channel_contactable('profiles.segment_channel', 'features.marketing_opt_in') }}
+            then concat_ws('; ', behaviour.channel_note, 'the segment''s channel')
+        else concat_ws(
+            '; ',
+            behaviour.channel_note,
+            format('no consent for the segment''s channel {}', profiles.segment_channel)
+        )
+    end as channel_note,
+    -- End of behaviour.
     segments.model_version as segment_model_version,
     scores.model_version as churn_model_version
 from features
@@ -109,3 +143,4 @@ left join scores using (customer_id)
 left join recommendations using (customer_id)
 left join next_due using (customer_id)
 left join next_season using (customer_id)
+left join behaviour using (customer_id)

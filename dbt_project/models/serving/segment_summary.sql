@@ -20,6 +20,45 @@ risk as (
     from {{ source('ml', 'customer_segments') }} as segments
     join {{ source('ml', 'churn_scores') }} as scores using (customer_id)
     group by segments.segment_id
+),
+
+-- How the segment buys and where it answers (marts.customer_behaviour): shares of all its
+-- customers, so the shares with no style or channel of their own are what is left.
+behaviour as (
+    select
+        segments.segment_id,
+        avg(case when behaviour.decision_style = 'impulse' then 1.0 else 0.0 end)
+            as impulse_share,
+        avg(case when behaviour.decision_style = 'considered' then 1.0 else 0.0 end)
+            as considered_share,
+        avg(case when behaviour.decision_style = 'hesitant' then 1.0 else 0.0 end)
+            as hesitant_share,
+        avg(case when behaviour.preferred_channel is not null then 1.0 else 0.0 end)
+            as own_channel_share
+    from {{ source('ml', 'customer_segments') }} as segments
+    join {{ ref('customer_behaviour') }} as behaviour using (customer_id)
+    group by segments.segment_id
+),
+
+channel_mix as (
+    select
+        segment_id,
+        string_agg(
+            format('{:.0f}% {}', 100 * customers / segment_customers, channel), ', '
+            order by customers desc, channel
+        ) as preferred_channel_mix
+    from (
+        select
+            segments.segment_id,
+            behaviour.preferred_channel as channel,
+            count(*) as customers,
+            sum(count(*)) over (partition by segments.segment_id) as segment_customers
+        from {{ source('ml', 'customer_segments') }} as segments
+        join {{ ref('customer_behaviour') }} as behaviour using (customer_id)
+        group by segments.segment_id, behaviour.preferred_channel
+    )
+    where channel is not null
+    group by segment_id
 )
 
 select
@@ -64,7 +103,14 @@ select
     round(risk.value_12m_total, 2) as value_12m_total,
     round(risk.predicted_revenue_total, 2) as predicted_revenue_total,
     cross_sell.cross_sell_categories,
+    round(coalesce(behaviour.impulse_share, 0), 4) as impulse_share,
+    round(coalesce(behaviour.considered_share, 0), 4) as considered_share,
+    round(coalesce(behaviour.hesitant_share, 0), 4) as hesitant_share,
+    round(coalesce(behaviour.own_channel_share, 0), 4) as own_channel_share,
+    channel_mix.preferred_channel_mix,
     profiles.model_version as segment_model_version
 from profiles
 left join risk using (segment_id)
 left join {{ source('ml', 'segment_cross_sell_summary') }} as cross_sell using (segment_id)
+left join behaviour using (segment_id)
+left join channel_mix using (segment_id)

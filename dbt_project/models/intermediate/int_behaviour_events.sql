@@ -1,0 +1,129 @@
+-- Events of the behaviour window (behaviour_lookback_days before the as-of date, nothing on or
+-- after it) with the product, category and channel read from their properties and the session
+-- each web/app event belongs to. Events carry no session id: a session starts after more
+-- than session_gap_minutes without an event, or at a session_start when the session already
+-- has one. E-mail and support events are not visits and get no session.
+-- A product's category comes from the properties when they carry one, else from the order
+-- lines seen before the as-of date (its most frequent category); null when neither knows it.
+with context as (
+    select as_of_date from {{ ref('int_run_context') }}
+),
+
+product_categories as (
+    select product_id, category
+    from (
+        select
+            product_id,
+            category,
+            row_number() over (
+                partition by product_id order by count(*) desc, category
+            ) as rank
+        from {{ ref('int_order_categories') }}
+        where ordered_at < (select as_of_date from context)
+            and product_id is not null
+            and category <> 'Uncategorised'
+        group by product_id, category
+    )
+    where rank = 1
+),
+
+events as (
+    select
+        events.customer_id,
+        events.occurred_at,
+        events.event_type,
+        -- Properties are free text: only a JSON object is read, anything else counts as empty.
+        case when json_valid(events.properties) and json_type(events.properties) = 'OBJECT'
+            then nullif(trim(json_extract_string(events.properties, '$.product_id')), '')
+        end as product_id,
+        case when json_valid(events.properties) and json_type(events.properties) = 'OBJECT'
+            then nullif(trim(json_extract_string(events.properties, '$.category')), '')
+        end as property_category,
+        case when json_valid(events.properties) and json_type(events.properties) = 'OBJECT'
+            then nullif(lower(trim(json_extract_string(events.properties, '$.channel'))), '')
+        end as channel,
+        events.event_type not in (
+            'email_sent', 'email_open', 'email_click', 'support_ticket'
+        ) as is_visit
+    from {{ ref('stg_landing__events') }} as events
+    cross join context
+    where events.occurred_at < context.as_of_date
+        and events.occurred_at >= context.as_of_date - {{ var('behaviour_lookback_days') }}
+),
+
+visits as (
+    select
+        *,
+        case
+            when lag(occurred_at) over visit_order is null
+                or occurred_at > lag(occurred_at) over visit_order
+                    + interval ({{ var('session_gap_minutes') }}) minute
+            then 1 else 0
+        end as starts_active_period
+    from events
+    where is_visit
+    window visit_order as (
+        partition by customer_id
+        order by occurred_at, event_type <> 'session_start', event_type, product_id
+    )
+),
+
+active_periods as (
+    select
+        *,
+        sum(starts_active_period) over visit_order as active_period
+    from visits
+    window visit_order as (
+        partition by customer_id
+        order by occurred_at, event_type <> 'session_start', event_type, product_id
+        rows between unbounded preceding and current row
+    )
+),
+
+-- A second session_start within one active period starts a new session; events before the
+-- first one belong to it (trackers do not always log session_start first).
+split as (
+    select
+        *,
+        greatest(
+            sum(case when event_type = 'session_start' then 1 else 0 end) over (
+                partition by customer_id, active_period
+                order by occurred_at, event_type <> 'session_start', event_type, product_id
+                rows between unbounded preceding and current row
+            ),
+            1
+        ) as start_in_period
+    from active_periods
+),
+
+numbered as (
+    select
+        *,
+        dense_rank() over (
+            partition by customer_id order by active_period, start_in_period
+        ) as session_number
+    from split
+)
+
+select
+    customer_id,
+    occurred_at,
+    event_type,
+    product_id,
+    coalesce(property_category, product_categories.category) as category,
+    channel,
+    session_number
+from numbered
+left join product_categories using (product_id)
+union all
+select
+    customer_id,
+    occurred_at,
+    event_type,
+    product_id,
+    coalesce(property_category, product_categories.category) as category,
+    channel,
+    null as session_number
+from events
+left join product_categories using (product_id)
+where not is_visit
