@@ -10,7 +10,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # The venv is rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	@mkdir -p data/logs
 	@echo "Parsing the dbt project (log: data/logs/dbt-prepare.log)"
 	@$(BIN)/dagster-dbt project prepare-and-package --file orchestration/project.py \

@@ -7,7 +7,8 @@ from pathlib import Path
 TARGETS = {
     "full refresh at 1M customers": "<= 120 s",
     "peak memory at 1M customers": "<= 6 GiB",
-    "feature marts vs pandas": ">= 2x faster",
+    "feature marts vs pandas": ">= 2x faster (at 100k)",
+    "feature marts vs polars (lazy, streaming)": "at least as fast (at 1M)",
     "daily incremental refresh": "<= 20% of the full refresh",
 }
 
@@ -19,9 +20,15 @@ def target_status(results: list) -> list[str]:
         ("full refresh", f"{large.total_seconds:.0f} s", large.total_seconds <= 120),
         ("peak memory", f"{large.peak_gib:.1f} GiB", large.peak_gib <= 6),
     ]
-    if large.pandas_seconds is not None:
-        ratio = large.pandas_seconds / large.ours_feature_seconds
-        rows.append(("feature marts vs pandas", f"{ratio:.1f}x", ratio >= 2))
+    # pandas is judged where it fits (the smallest scale measured); polars at the largest.
+    with_pandas = [r for r in results if r.pandas_seconds is not None]
+    if with_pandas:
+        small = with_pandas[0]
+        ratio = small.pandas_seconds / small.ours_feature_seconds
+        rows.append((f"feature marts vs pandas ({small.customers:,})", f"{ratio:.1f}x", ratio >= 2))
+    if getattr(large, "polars_seconds", None) is not None:
+        ratio = large.polars_seconds / large.polars_ours_seconds
+        rows.append(("feature marts vs polars", f"{ratio:.2f}x", ratio >= 1))
     if large.incremental_seconds is not None:
         share = large.incremental_seconds / large.total_seconds
         measured, judged = f"{share:.0%} of full", share
@@ -88,6 +95,17 @@ def write_benchmarks(path: Path, machine: dict[str, str], results: list) -> Path
                 f"{result.pandas_seconds:.1f} s, ours (raw load + dbt) "
                 f"{result.ours_feature_seconds:.1f} s: **{ratio:.1f}x**; same numbers: "
                 f"{result.features_match}.",
+                "",
+            ]
+        if getattr(result, "polars_status", "skipped") == "failed":
+            lines += ["Features vs polars: the polars reference's process died.", ""]
+        if getattr(result, "polars_seconds", None) is not None:
+            ratio = result.polars_seconds / result.polars_ours_seconds
+            lines += [
+                f"Features vs polars (lazy, streaming, same files and numbers): polars "
+                f"{result.polars_seconds:.1f} s, ours (raw load + dbt, built again) "
+                f"{result.polars_ours_seconds:.1f} s: **{ratio:.2f}x**; same numbers: "
+                f"{result.polars_match}.",
                 "",
             ]
         if result.incremental_seconds is not None:

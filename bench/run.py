@@ -4,7 +4,8 @@
     python -m bench.run --customers 100000 1000000 --write   # both scales, update BENCHMARKS.md
 
 Per scale it prints wall time and peak memory (this process plus dbt) of each stage, the
-pandas reference of the RFM + engagement features against ours (same numbers checked), a
+pandas and the polars (lazy, streaming) references of the RFM + engagement features against
+ours (same numbers checked; each in its own process with its own build of ours), a
 daily incremental refresh (one new day of orders and events on top of the built warehouse),
 and the refresh on the day the historical training cutoffs move (weekly: their snapshots are
 rebuilt then, kept on the other days).
@@ -74,6 +75,11 @@ class RunResult:
     ours_feature_seconds: float | None = None
     features_match: bool | None = None
     pandas_status: str = "skipped"  # skipped / failed (its process died) / done
+    # The polars (lazy, streaming) reference, measured with its own build of our features.
+    polars_seconds: float | None = None
+    polars_ours_seconds: float | None = None
+    polars_match: bool | None = None
+    polars_status: str = "skipped"
     # Churn/value training per max_rows_per_cutoff (bench.churn_sample).
     training_samples: list[dict] = field(default_factory=list)
 
@@ -137,6 +143,7 @@ def benchmark(
     pandas_reference: bool,
     incremental: bool,
     sample_caps: list[int],
+    polars_reference: bool = True,
 ) -> RunResult:
     from demo_data import generate, write_dataset
 
@@ -176,6 +183,22 @@ def benchmark(
             f"(same numbers: {comparison.match}; {comparison.detail})",
             flush=True,
         )
+
+    if polars_reference:
+        polars = compare_in_child(
+            landing, warehouse, workdir / "features_polars", reference="polars"
+        )
+        outcome.polars_status = "failed" if polars is None else "done"
+        if polars is not None:
+            outcome.polars_seconds = polars.polars_seconds
+            outcome.polars_ours_seconds = polars.ours_seconds
+            outcome.polars_match = polars.match
+            print(
+                f"[{customers:,}] features: polars {polars.polars_seconds:.1f}s, ours "
+                f"{polars.ours_seconds:.1f}s -> ratio {polars.ratio:.2f}x "
+                f"(same numbers: {polars.match}; {polars.detail})",
+                flush=True,
+            )
 
     if incremental:
         from bench.incremental import add_one_day
@@ -220,21 +243,25 @@ def benchmark(
     return outcome
 
 
-def compare_in_child(landing: Path, warehouse: Path, workdir: Path):
-    """The pandas reference in a child process: if it runs out of memory (a notebook on a large
-    data set may), the benchmark goes on without it. Returns None then."""
+def compare_in_child(landing: Path, warehouse: Path, workdir: Path, reference: str = "pandas"):
+    """A reference (pandas or polars) in a child process: if it runs out of memory (a notebook
+    on a large data set may), the benchmark goes on without it. Returns None then."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    from bench.pandas_reference import compare_with_marts
+    from bench import pandas_reference, polars_reference
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         try:
-            return pool.submit(compare_with_marts, landing, warehouse, workdir).result()
+            if reference == "polars":
+                return pool.submit(polars_reference.compare_with_marts, landing, workdir).result()
+            return pool.submit(
+                pandas_reference.compare_with_marts, landing, warehouse, workdir
+            ).result()
         except (BrokenProcessPool, MemoryError) as exc:
-            print(f"pandas reference failed ({type(exc).__name__}): no ratio", flush=True)
+            print(f"{reference} reference failed ({type(exc).__name__}): no ratio", flush=True)
             return None
 
 
@@ -267,6 +294,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp folder)")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas reference")
+    parser.add_argument("--no-polars", action="store_true", help="skip the polars reference")
     parser.add_argument("--no-incremental", action="store_true", help="skip the incremental run")
     parser.add_argument(
         "--sample-caps",
@@ -293,6 +321,7 @@ def main() -> None:
                     not args.no_pandas,
                     not args.no_incremental,
                     args.sample_caps,
+                    not args.no_polars,
                 )
             )
         finally:

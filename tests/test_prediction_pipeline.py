@@ -187,3 +187,41 @@ def test_scores_are_deterministic(demo_warehouse, tmp_path: Path) -> None:
         demo_warehouse.query("select model_version from ml.churn_models")["model_version"],
         again.query("select model_version from ml.churn_models")["model_version"],
     )
+
+
+def test_batched_driver_effects_equal_one_prediction_per_concept(demo_warehouse) -> None:
+    """Drivers score all perturbed copies in a few stacked predictions; the effects must be
+    exactly those of re-scoring the at-risk customers once per concept (the plain method)."""
+    from ml.model_store import ModelStore
+    from ml.prediction import drivers
+    from ml.prediction.btyd_features import add_btyd_features
+
+    _, model = ModelStore(demo_warehouse.warehouse_path.parent / "models").load_current("churn")
+    features = demo_warehouse.query("select * from marts.customer_features order by customer_id")
+    frame = add_btyd_features(features, model.horizon_days, cutoff_column="as_of_date")
+    at_risk = demo_warehouse.query(
+        "select customer_id from ml.churn_scores where risk_tier in ('medium', 'high')"
+    )["customer_id"]
+    frame = frame[frame["customer_id"].isin(at_risk)]
+    assert len(frame) > 100
+    scorer, typical = model.churn.scorer, model.typical
+    base = scorer.attribution_score(frame)
+    expected = {}
+    for concept, columns in drivers.CONCEPTS.items():
+        replaced = [c for c in columns if c in scorer.features and c in typical.index]
+        if replaced:
+            neutral = frame.assign(**{c: typical[c] for c in replaced})
+            effect = base - scorer.attribution_score(neutral)
+            holds = drivers.on_churn_side(concept, frame, typical)
+            expected[concept] = np.where(holds, effect, -np.inf)
+    assert len(expected) >= 5
+    # One stacked prediction, and one prediction per concept's block.
+    for batch_rows in (drivers.BATCH_ROWS, 97):
+        original, drivers.BATCH_ROWS = drivers.BATCH_ROWS, batch_rows
+        try:
+            effects = drivers.concept_effects(scorer, frame, typical)
+        finally:
+            drivers.BATCH_ROWS = original
+        assert list(effects) == list(expected)
+        for concept, effect in expected.items():
+            np.testing.assert_array_equal(effects[concept], effect, err_msg=concept)

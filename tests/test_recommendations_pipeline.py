@@ -2,11 +2,14 @@
 the planted co-purchase pairs, hit rates and cross-sell on the demo data."""
 
 import math
+import shutil
+from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
-from tests.refresh import RefreshedWarehouse, materialization, refresh
+from tests.refresh import RefreshedWarehouse, materialization, query, refresh
 
 # As of 2024-04-01; the evaluation cutoff is one horizon (90 days) earlier: 2024-01-02.
 #
@@ -270,3 +273,55 @@ def test_segment_cross_sell_lists_under_bought_associated_categories(
     for row in opportunities.itertuples(index=False):
         line = summary.set_index("segment_id").loc[row.segment_id, "cross_sell_categories"]
         assert row.category in line
+
+
+def test_the_evaluation_is_reused_while_its_inputs_are_unchanged(
+    demo_warehouse: RefreshedWarehouse, tmp_path: Path
+) -> None:
+    """The historical cutoff moves weekly, so most days evaluate the same purchases again: the
+    next day reuses the stored evaluation, and a changed input evaluates afresh."""
+    from orchestration.defs.recommendations import EVALUATION
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_warehouse.warehouse_path, warehouse)
+    evaluation_sql = (
+        "select * from ml.recommendation_evaluation where as_of_date = ? order by method"
+    )
+
+    def next_day(change: str | None = None) -> tuple[object, dict]:
+        con = duckdb.connect(str(warehouse))
+        try:
+            con.execute("update marts.run_context set as_of_date = as_of_date + 1")
+            if change:
+                con.execute(change)
+            as_of = con.execute("select as_of_date from marts.run_context").fetchone()[0]
+        finally:
+            con.close()
+        run = refresh(demo_warehouse.landing_dir, warehouse, asset_selection=[EVALUATION])
+        return as_of, materialization(run.result, "ml/recommendation_evaluation")
+
+    first = demo_warehouse.query("select as_of_date from marts.run_context")["as_of_date"].item()
+    first = pd.Timestamp(first).date()
+    before = query(warehouse, evaluation_sql, [first])
+    assert before["customers_evaluated"].iloc[0] > 50
+
+    as_of, metadata = next_day()
+    assert metadata["reused_from_as_of"].value == str(first)
+    reused = query(warehouse, evaluation_sql, [as_of])
+    pd.testing.assert_frame_equal(
+        reused.drop(columns="as_of_date"), before.drop(columns="as_of_date")
+    )
+
+    # One evaluated customer's new categories disappear: the inputs differ, so it runs again.
+    dropped = (
+        "delete from marts.customer_new_categories where customer_id = "
+        "(select min(customer_id) from marts.customer_new_categories n "
+        " join intermediate.int_category_cutoffs c on n.cutoff_date = c.cutoff_date "
+        " where not c.is_current and customer_id in (select customer_id "
+        "  from marts.customer_category_snapshots s where s.cutoff_date = c.cutoff_date))"
+    )
+    as_of, metadata = next_day(dropped)
+    assert metadata["reused_from_as_of"].value == ""
+    again = query(warehouse, evaluation_sql, [as_of])
+    assert (again["customers_evaluated"] == before["customers_evaluated"] - 1).all()
+    assert set(again["inputs_fingerprint"]).isdisjoint(before["inputs_fingerprint"])

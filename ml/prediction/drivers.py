@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.prediction.scorers import CalibratedScorer
+from ml.prediction.scorers import CalibratedScorer, Scorer
 
 MIN_EFFECT = 0.02  # a concept moving the score less than this is not a driver
 
@@ -387,6 +387,77 @@ def typical_values(training_rows: pd.DataFrame, features: list[str]) -> pd.Serie
     return training_rows[columns].median(numeric_only=True)
 
 
+# Rows per stacked prediction of perturbed copies (a block of one concept is never split): keeps
+# the stacked matrix (rows x features x 8 bytes) near 100 MB however many customers are at risk.
+BATCH_ROWS = 200_000
+
+
+def concept_effects(
+    scorer: Scorer, frame: pd.DataFrame, typical: pd.Series
+) -> dict[str, np.ndarray]:
+    """Per concept, how much it pushes each row towards churning: the drop in the attribution
+    score when the concept's features take their typical values; -inf where no reading of the
+    concept holds (it cannot be offered as a reason, so it is not scored at all).
+
+    All perturbed copies are stacked and scored in as few predictions as BATCH_ROWS allows:
+    one model call instead of one per concept, and only the rows that can use the result. A
+    row's score does not depend on the other rows in the batch, so the numbers are those of
+    re-scoring each concept separately."""
+    features = list(scorer.features)
+    position = {column: i for i, column in enumerate(features)}
+    matrix = frame[features].to_numpy(dtype=float)
+    blocks: list[tuple[str | None, np.ndarray, np.ndarray]] = [
+        (None, np.arange(len(frame)), matrix)  # the unperturbed score, for every row
+    ]
+    effects: dict[str, np.ndarray] = {}
+    for concept, columns in CONCEPTS.items():
+        replaced = [c for c in columns if c in position and c in typical.index]
+        if not replaced:
+            continue
+        # The model may push towards churn for a value that reads as reassuring (a big spender
+        # who stopped: replacing every spend feature moves the score either way); such a
+        # concept is not offered as a reason unless one of its readings holds.
+        effects[concept] = np.full(len(frame), -np.inf)
+        rows = np.flatnonzero(on_churn_side(concept, frame, typical))
+        if len(rows):
+            neutral = matrix[rows]
+            neutral[:, [position[c] for c in replaced]] = typical[replaced].to_numpy(float)
+            blocks.append((concept, rows, neutral))
+    scores = _score_in_batches(scorer, features, [block for _, _, block in blocks])
+    base = scores[0]
+    for (concept, rows, _), score in zip(blocks[1:], scores[1:], strict=True):
+        effects[concept][rows] = base[rows] - score
+    return effects
+
+
+def _score_in_batches(
+    scorer: Scorer, features: list[str], blocks: list[np.ndarray]
+) -> list[np.ndarray]:
+    """attribution_score of each block, stacked into predictions of about BATCH_ROWS rows."""
+    scores: list[np.ndarray] = []
+    pending: list[np.ndarray] = []
+
+    def flush() -> None:
+        if pending:
+            stacked = pd.DataFrame(np.vstack(pending), columns=features)
+            # A model refuses to predict zero rows.
+            result = (
+                np.asarray(scorer.attribution_score(stacked), dtype=float)
+                if len(stacked)
+                else np.empty(0)
+            )
+            ends = np.cumsum([len(block) for block in pending])[:-1]
+            scores.extend(np.split(result, ends))
+            pending.clear()
+
+    for block in blocks:
+        if pending and sum(map(len, pending)) + len(block) > BATCH_ROWS:
+            flush()
+        pending.append(block)
+    flush()
+    return scores
+
+
 def churn_drivers(
     model: CalibratedScorer,
     frame: pd.DataFrame,
@@ -394,22 +465,7 @@ def churn_drivers(
     top: int = 3,
 ) -> pd.DataFrame:
     """driver_1..driver_{top}: the strongest concepts in words (null below MIN_EFFECT)."""
-    scorer = model.scorer
-    used = set(scorer.features)
-    base = scorer.attribution_score(frame)
-    effects = {}
-    for concept, columns in CONCEPTS.items():
-        replaced = [c for c in columns if c in used and c in typical.index]
-        if not replaced:
-            continue
-        neutral = frame.copy()
-        for column in replaced:
-            neutral[column] = typical[column]
-        effect = base - scorer.attribution_score(neutral)
-        # The model may push towards churn for a value that reads as reassuring (a big spender
-        # who stopped: replacing every spend feature moves the score either way); such a
-        # concept is not offered as a reason unless one of its readings holds.
-        effects[concept] = np.where(on_churn_side(concept, frame, typical), effect, -np.inf)
+    effects = concept_effects(model.scorer, frame, typical)
     out = pd.DataFrame(index=frame.index)
     if not effects:
         for i in range(1, top + 1):

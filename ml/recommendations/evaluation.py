@@ -36,6 +36,18 @@ class RecommendationEvaluation:
     note: str
     customers: int
 
+    @classmethod
+    def from_history(cls, rows: pd.DataFrame) -> RecommendationEvaluation:
+        """The evaluation as stored for one as-of date (ml.recommendation_evaluation rows:
+        the metrics plus selected, note and customers_evaluated)."""
+        metrics = rows.drop(
+            columns=["as_of_date", "evaluation_cutoff", "window_end", "note", "inputs_fingerprint"],
+            errors="ignore",
+        ).rename(columns={"customers_evaluated": "customers"})
+        customers = int(metrics["customers"].iloc[0])
+        selected = metrics.loc[metrics["selected"].astype(bool), "method"].item()
+        return cls(metrics.reset_index(drop=True), selected, str(rows["note"].iloc[0]), customers)
+
     def hit(self, method: str, k: int) -> float:
         return float(self.metrics.set_index("method").loc[method, f"hit_at_{k}"])
 

@@ -76,6 +76,11 @@ RECOMMENDATION_EVALUATION = Table(
             "Customers with purchases before the cutoff and a new category in the window.",
         ),
         "note": ("VARCHAR", "The selection in words, or why nothing was evaluated."),
+        "inputs_fingerprint": (
+            "VARCHAR",
+            "SHA-256 of the evaluation's inputs (purchases, rules and new categories at the "
+            "cutoff, settings, code): a later as-of date with the same one reuses these rows.",
+        ),
     },
 )
 
