@@ -22,7 +22,8 @@ order_days as (
 ),
 
 windowed as (
-    select * exclude (inputs_fingerprint) from {{ ref('int_customer_engagement_windows') }}
+    select {{ star_except(ref('int_customer_engagement_windows'), ['inputs_fingerprint']) }}
+    from {{ ref('int_customer_engagement_windows') }}
 ),
 
 -- Cart days in the last 90 days, and how many of them ended in an order that day or the next.
@@ -56,15 +57,7 @@ cumulative as (
 ),
 
 latest as (
-    select
-        population.customer_id,
-        population.cutoff_date,
-        cumulative.activity_date as last_activity_date,
-        cumulative.active_days_total
-    from population
-    asof join cumulative
-        on cumulative.customer_id = population.customer_id
-        and cumulative.activity_date < population.cutoff_date
+    {{ latest_activity_before_cutoff('population', 'cumulative') }}
 )
 
 select
@@ -80,7 +73,7 @@ select
     cast(coalesce(windowed.session_start_90d, 0) as integer) as sessions_90d,
     cast(coalesce(windowed.events_30d, 0) as integer) as events_30d,
     cast(coalesce(windowed.events_prev_30d, 0) as integer) as events_prev_30d,
-    population.cutoff_date - latest.last_activity_date as days_since_last_activity,
+    {{ days_between('population.cutoff_date', 'latest.last_activity_date') }} as days_since_last_activity,
     cast(coalesce(latest.active_days_total, 0) as integer) as active_days,
     cast(coalesce(windowed.active_days_90d, 0) as integer) as active_days_90d,
     round(1 - carts.converted_cart_days_90d / carts.cart_days_90d, 4) as cart_abandonment_rate_90d,

@@ -61,13 +61,13 @@ select
     round(completed.monetary_total / completed.frequency, 2) as avg_order_value,
     completed.first_order_at,
     completed.last_order_at,
-    population.cutoff_date - cast(completed.last_order_at as date) as recency_days,
+    {{ days_between('population.cutoff_date', 'cast(completed.last_order_at as date)') }} as recency_days,
     round(completed.avg_days_between_orders, 2) as avg_days_between_orders,
     round(completed.median_days_between_orders, 2) as median_days_between_orders,
     round(completed.stddev_days_between_orders, 2) as stddev_days_between_orders,
     -- Days since the last order in units of the customer's usual gap (1 = right on cycle).
     round(
-        (population.cutoff_date - cast(completed.last_order_at as date))
+        ({{ days_between('population.cutoff_date', 'cast(completed.last_order_at as date)') }})
         / nullif(completed.median_days_between_orders, 0),
         3
     ) as recency_vs_usual_gap,

@@ -15,7 +15,7 @@ lines as (
         cutoffs.is_current,
         cutoffs.inputs_fingerprint,
         lines.*,
-        date_diff('second', lines.ordered_at, cast(cutoffs.cutoff_date as timestamp)) / 86400.0
+        {{ seconds_between('lines.ordered_at', 'cast(cutoffs.cutoff_date as timestamp)') }} / 86400.0
             as days_ago
     from {{ ref('int_order_categories') }} as lines
     join cutoffs on lines.ordered_at < cutoffs.cutoff_date
@@ -68,7 +68,7 @@ select
     units,
     first_bought_at,
     last_bought_at,
-    cutoff_date - cast(last_bought_at as date) as days_since_last_bought,
+    {{ days_between('cutoff_date', 'cast(last_bought_at as date)') }} as days_since_last_bought,
     round(affinity, 6) as affinity,
     row_number() over (
         partition by customer_id, cutoff_date order by affinity desc, category
