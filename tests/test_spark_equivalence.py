@@ -110,10 +110,10 @@ def _assert_same_values(table: str, column: str, expected: pd.Series, actual: pd
         close = np.isclose(left, right, rtol=RELATIVE_TOLERANCE, atol=0.0, equal_nan=True)
         assert close.all(), (where, list(zip(left[~close][:5], right[~close][:5], strict=True)))
         return
-    left = expected.map(lambda v: None if _missing(v) else str(v))
-    right = actual.map(lambda v: None if _missing(v) else str(v))
-    differ = left != right
-    assert not differ.any(), (where, list(zip(left[differ][:5], right[differ][:5], strict=True)))
+    left = [None if _missing(v) else str(v) for v in expected]
+    right = [None if _missing(v) else str(v) for v in actual]
+    differ = [(a, b) for a, b in zip(left, right, strict=True) if a != b]
+    assert not differ, (where, differ[:5])
 
 
 def _missing(value: object) -> bool:

@@ -45,8 +45,9 @@
 {% macro default__seconds_between(start, end) -%}
     date_diff('second', {{ start }}, {{ end }})
 {%- endmacro %}
+{#- A double on Spark: divided by a decimal literal (86400.0) it stays a double, as in DuckDB. -#}
 {% macro spark__seconds_between(start, end) -%}
-    (unix_seconds({{ end }}) - unix_seconds({{ start }}))
+    cast(unix_seconds({{ end }}) - unix_seconds({{ start }}) as double)
 {%- endmacro %}
 
 {#- Integer division rounding toward zero for non-negative operands. -#}
@@ -155,4 +156,34 @@
         on {{ cumulative }}.customer_id = {{ population }}.customer_id
         and {{ cumulative }}.activity_date < {{ population }}.cutoff_date
     group by {{ population }}.customer_id, {{ population }}.cutoff_date
+{%- endmacro %}
+
+{#- round(x, digits) of a double as DuckDB rounds it: the binary value, half away from zero
+    (round(2.675, 2) = 2.67, since 2.675 is 2.67499999... in binary). Spark's round() rounds
+    the shortest decimal text of the double half up (2.68); so on Spark the product
+    x * 10^digits is split into its rounded double and its exact error (Dekker's product with
+    Veltkamp's split), and only a product that lands exactly on .5 looks at the error. -#}
+{#- Used as a call block around the expression: {% call round_half_away(2) %}x{% endcall %}. -#}
+{% macro round_half_away(digits) -%}
+    {{ return(adapter.dispatch('round_half_away', 'customer_insights')(caller(), digits)) }}
+{%- endmacro %}
+{% macro default__round_half_away(expression, digits) -%}
+    round({{ expression }}, {{ digits }})
+{%- endmacro %}
+{% macro spark__round_half_away(expression, digits) -%}
+    {%- set scale = 'cast(1e' ~ digits ~ ' as double)' -%}
+    transform(array(cast({{ expression }} as double)), x -> transform(array(x * {{ scale }}), p -> (
+        case
+            when p - floor(p) > 0.5 then floor(p) + 1
+            when p - floor(p) < 0.5 then floor(p)
+            -- p is k + 0.5 as a double: the exact product decides (error of x * scale).
+            when ((x * 134217729.0d - (x * 134217729.0d - x)) * {{ scale }} - p)
+                + (x - (x * 134217729.0d - (x * 134217729.0d - x))) * {{ scale }} > 0
+                then floor(p) + 1
+            when ((x * 134217729.0d - (x * 134217729.0d - x)) * {{ scale }} - p)
+                + (x - (x * 134217729.0d - (x * 134217729.0d - x))) * {{ scale }} < 0
+                then floor(p)
+            when p > 0 then floor(p) + 1
+            else floor(p)
+        end) / {{ scale }})[0])[0]
 {%- endmacro %}

@@ -76,21 +76,21 @@ select
     {{ days_between('population.cutoff_date', 'latest.last_activity_date') }} as days_since_last_activity,
     cast(coalesce(latest.active_days_total, 0) as integer) as active_days,
     cast(coalesce(windowed.active_days_90d, 0) as integer) as active_days_90d,
-    round(1 - carts.converted_cart_days_90d / carts.cart_days_90d, 4) as cart_abandonment_rate_90d,
+    {% call round_half_away(4) %}1 - carts.converted_cart_days_90d / carts.cart_days_90d{% endcall %} as cart_abandonment_rate_90d,
     -- least() skips nulls, so the rate is guarded explicitly: no e-mail sent means no rate.
     case when windowed.email_sent_90d > 0
-        then round(least(windowed.email_open_90d / windowed.email_sent_90d, 1), 4)
+        then {% call round_half_away(4) %}least(windowed.email_open_90d / windowed.email_sent_90d, 1){% endcall %}
     end as email_open_rate_90d,
     case when windowed.email_sent_90d > 0
-        then round(least(windowed.email_click_90d / windowed.email_sent_90d, 1), 4)
+        then {% call round_half_away(4) %}least(windowed.email_click_90d / windowed.email_sent_90d, 1){% endcall %}
     end as email_click_rate_90d,
     cast(coalesce(windowed.support_ticket_90d, 0) as integer) as support_tickets_90d,
     -- (last 30 days - previous 30 days) / both: -1 activity stopped, +1 activity started.
-    round(coalesce(
+    {% call round_half_away(4) %}coalesce(
         (coalesce(windowed.events_30d, 0) - coalesce(windowed.events_prev_30d, 0))
         / nullif(coalesce(windowed.events_30d, 0) + coalesce(windowed.events_prev_30d, 0), 0),
         0
-    ), 4) as activity_trend_30d,
+    ){% endcall %} as activity_trend_30d,
     population.inputs_fingerprint
 from population
 left join windowed using (customer_id, cutoff_date)

@@ -62,14 +62,14 @@ select
     cutoff_date,
     is_current,
     category,
-    round(spend, 2) as spend,
-    round(spend_share, 6) as spend_share,
+    {% call round_half_away(2) %}spend{% endcall %} as spend,
+    {% call round_half_away(6) %}spend_share{% endcall %} as spend_share,
     orders_with_category,
     units,
     first_bought_at,
     last_bought_at,
     {{ days_between('cutoff_date', 'cast(last_bought_at as date)') }} as days_since_last_bought,
-    round(affinity, 6) as affinity,
+    {% call round_half_away(6) %}affinity{% endcall %} as affinity,
     row_number() over (
         partition by customer_id, cutoff_date order by affinity desc, category
     ) as affinity_rank,
