@@ -57,7 +57,7 @@ def spark_build(
         copy_raw_tables(spark, demo_warehouse.warehouse_path, workdir)
         started = time.monotonic()
         result = run_dbt_on_spark(
-            ["build", "--select", "+marts", "quarantine"],
+            ["build", "--select", "+marts", "+quarantine"],
             workdir,
             # The settings the DuckDB refresh ran with (orchestration/defs/dbt.py dbt_vars).
             {"as_of": None, "run_date": datetime.now(UTC).date().isoformat()},

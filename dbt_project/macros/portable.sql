@@ -187,3 +187,12 @@
             else floor(p)
         end) / {{ scale }})[0])[0]
 {%- endmacro %}
+
+{#- The sum of amounts held in whole cents (staging rounds them to 2 decimals), as a double.
+    Summed as exact decimals, so the total does not depend on the order rows are added in
+    (a double sum does: threads, engines), and round(total / n, 2) agrees across engines.
+    filter: an optional condition (the aggregate's FILTER clause). -#}
+{% macro sum_of_cents(expression, filter=none) -%}
+    cast(sum(cast({{ expression }} as decimal(38, 2)))
+    {%- if filter is not none %} filter (where {{ filter }}){% endif %} as double)
+{%- endmacro %}

@@ -26,7 +26,7 @@ future as (
         population.customer_id,
         population.cutoff_date,
         count(*) as future_orders,
-        sum(orders.amount) as future_revenue
+        {{ sum_of_cents('orders.amount') }} as future_revenue
     from population
     join {{ ref('int_completed_orders') }} as orders
         on orders.customer_id = population.customer_id

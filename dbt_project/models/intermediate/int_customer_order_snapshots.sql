@@ -13,7 +13,7 @@ completed as (
         population.customer_id,
         population.cutoff_date,
         count(*) as frequency,
-        sum(orders.amount) as monetary_total,
+        {{ sum_of_cents('orders.amount') }} as monetary_total,
         min(orders.ordered_at) as first_order_at,
         max(orders.ordered_at) as last_order_at,
         avg(orders.days_since_previous_order) as avg_days_between_orders,
@@ -23,9 +23,8 @@ completed as (
         count(*) filter (
             where orders.ordered_at >= population.cutoff_date - {{ days }}
         ) as orders_last_{{ days }}d,
-        coalesce(sum(orders.amount) filter (
-            where orders.ordered_at >= population.cutoff_date - {{ days }}
-        ), 0) as revenue_last_{{ days }}d{{ "," if not loop.last }}
+        coalesce({{ sum_of_cents('orders.amount', 'orders.ordered_at >= population.cutoff_date - ' ~ days) }}, 0)
+            as revenue_last_{{ days }}d{{ "," if not loop.last }}
         {% endfor %}
     from population
     join {{ ref('int_completed_orders') }} as orders
@@ -40,7 +39,7 @@ other_statuses as (
         population.cutoff_date,
         count(*) filter (where orders.status = 'cancelled') as cancelled_orders,
         count(*) filter (where orders.status = 'refunded') as refunded_orders,
-        coalesce(sum(abs(orders.amount)) filter (where orders.status = 'refunded'), 0)
+        coalesce({{ sum_of_cents('abs(orders.amount)', "orders.status = 'refunded'") }}, 0)
             as refunded_amount
     from population
     join {{ ref('stg_landing__orders') }} as orders
