@@ -10,6 +10,7 @@ import decimal
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -141,3 +142,28 @@ def _is_temporal(series: pd.Series) -> bool:
         return True
     present = series.dropna()
     return len(present) > 0 and all(hasattr(v, "isoformat") for v in present)
+
+
+def test_a_second_spark_run_keeps_the_unchanged_cutoffs(spark_build, tmp_path: Path) -> None:
+    """Incremental on Spark: with nothing changed, the snapshot models drop and rebuild only
+    the as-of cutoff's partition (it has no fingerprint) and keep the historical ones."""
+    spark, result, _ = spark_build
+    assert result.success, failures(result)
+    table = "marts.customer_feature_snapshots"
+    per_cutoff = "select cutoff_date, count(*) as n from {} group by cutoff_date"
+    before = {row.cutoff_date: row.n for row in spark.sql(per_cutoff.format(table)).collect()}
+    files_before = set(spark.table(table).inputFiles())
+    second = run_dbt_on_spark(
+        ["run", "--select", "customer_feature_snapshots", "churn_training_set"],
+        tmp_path,
+        {"as_of": None, "run_date": datetime.now(UTC).date().isoformat()},
+    )
+    assert second.success, failures(second)
+    after = {row.cutoff_date: row.n for row in spark.sql(per_cutoff.format(table)).collect()}
+    assert after == before
+    files_after = set(spark.table(table).inputFiles())
+    # Historical partitions keep their files; the as-of partition's files are new.
+    as_of = max(before)
+    kept = {f for f in files_before if f"cutoff_date={as_of.isoformat()}" not in f}
+    assert kept and kept <= files_after
+    assert not {f for f in files_before if f"cutoff_date={as_of.isoformat()}" in f} & files_after
