@@ -2,16 +2,16 @@
     handles both, and a value that cannot be read becomes null so the row is quarantined. -#}
 
 {% macro clean_text(column) -%}
-    nullif(trim(cast({{ column }} as varchar)), '')
+    nullif(trim(cast({{ column }} as {{ type_text() }})), '')
 {%- endmacro %}
 
 {#- ISO dates/timestamps, with or without offsets; offsets become UTC, naive values are UTC. -#}
 {% macro parse_timestamp(column) -%}
-    cast(try_cast({{ column }} as timestamptz) at time zone 'UTC' as timestamp)
+    {{ try_timestamp_utc(column) }}
 {%- endmacro %}
 
 {% macro parse_number(column) -%}
-    case when isfinite(try_cast({{ column }} as double)) then try_cast({{ column }} as double) end
+    case when {{ is_finite('try_cast(' ~ column ~ ' as double)') }} then try_cast({{ column }} as double) end
 {%- endmacro %}
 
 {#- A number that reads as a number but is unusable: infinite, NaN, or beyond var('max_abs_amount')
@@ -19,7 +19,7 @@
     row is quarantined instead. True only for text that parses as a double. -#}
 {% macro number_out_of_range(column, limit=none) -%}
     coalesce(
-        not isfinite(try_cast({{ column }} as double))
+        not {{ is_finite('try_cast(' ~ column ~ ' as double)') }}
         or abs(try_cast({{ column }} as double)) > {{ limit if limit is not none else var('max_abs_amount') }},
         false
     )
@@ -110,6 +110,6 @@
 
 {#- The raw values of a row as JSON text, for the quarantine tables. -#}
 {% macro raw_values_json(columns, relation) -%}
-    to_json({ {%- for c in columns %}'{{ c }}': cast({{ relation }}.{{ c }} as varchar){% if not loop.last %}, {% endif %}{% endfor -%} })::varchar
+    {{ text_columns_json(columns, relation) }}
 {%- endmacro %}
 

@@ -8,7 +8,7 @@ with rejected as (
         base._source_row as source_row,
         {{ raw_values_json(quarantine_columns(entity), 'raw') }} as raw_values,
         base.reject_reason as reason_code,
-        cast(null as varchar) as detail
+        cast(null as {{ type_text() }}) as detail
     from {{ ref('base_landing__' ~ entity) }} as base
     join {{ source('landing', entity) }} as raw using (_source_file, _source_row)
     where base.reject_reason is not null

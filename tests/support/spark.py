@@ -1,20 +1,33 @@
-"""One local SparkSession for the whole test session (starting one takes 20-30 s).
+"""Apache Spark in tests: one local SparkSession per test session (the `spark_session` fixture;
+a local Spark takes 20-30 s to start, and a process can hold only one), the landing raw tables
+copied from a DuckDB warehouse (what the DuckDB loader wrote), and dbt run in this process so
+dbt-spark's `method: session` finds that SparkSession instead of starting another.
 
-Import the fixture into a test module: `from tests.support.spark import spark_session`.
-Tests that need it skip, saying why, on a machine without Java.
-"""
+Import the fixture into a test module: `from tests.support.spark import spark_session`. Tests
+that need it skip, saying why, on a machine without Java."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pytest
+
+from orchestration.project import DBT_PROJECT_DIR
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+RAW_SCHEMA = "raw"
+# Besides the entity tables, the quarantine and audit models read these per entity.
+RAW_SUFFIXES = ("", "_rejects", "_load")
+ENTITIES = ("customers", "orders", "order_items", "events")
 
 
 def java_missing() -> str | None:
@@ -24,20 +37,120 @@ def java_missing() -> str | None:
         return None
     if shutil.which("java"):
         return None
-    return "Spark needs Java (no `java` on PATH and no JAVA_HOME): install a JDK 17 or 21"
+    return "Spark needs Java (no `java` on PATH and no JAVA_HOME): install openjdk-17-jre-headless"
+
+
+def java_available() -> bool:
+    return java_missing() is None
+
+
+def start_local_spark(workdir: Path) -> SparkSession:
+    """The project's session builder (engines/spark_engine.py: UTC, Arrow, Python workers that
+    import this project) on 2 cores with 4 shuffle partitions, its warehouse and Derby metastore
+    under `workdir`, and the SQL settings of the dbt profile's `spark` output (non-ANSI)."""
+    from engines.spark_engine import build_session
+
+    spark = build_session(
+        "local[2]",
+        workdir / "warehouse",
+        extra_conf={
+            "spark.ui.showConsoleProgress": "false",
+            "spark.default.parallelism": "2",
+            "spark.sql.ansi.enabled": "false",
+            "spark.driver.memory": "2g",
+        },
+        shuffle_partitions=4,
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 @pytest.fixture(scope="session")
 def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
-    """local[2], 4 shuffle partitions, warehouse and Derby metastore in a temp folder."""
+    """The test session's one local Spark, stopped at the end of the session."""
     reason = java_missing()
     if reason:
         pytest.skip(reason)
-    pytest.importorskip("pyspark", reason="pyspark is not installed")
-    from engines.spark_engine import build_session
-
-    root = tmp_path_factory.mktemp("spark")
-    spark = build_session("local[2]", root / "warehouse", shuffle_partitions=4)
-    spark.sparkContext.setLogLevel("ERROR")
+    pytest.importorskip("pyspark", reason="pyspark is a project dependency")
+    spark = start_local_spark(tmp_path_factory.mktemp("spark"))
     yield spark
     spark.stop()
+
+
+def copy_raw_tables(spark: SparkSession, warehouse_path: Path, workdir: Path) -> list[str]:
+    """Spark's `raw.<entity>`, `raw.<entity>_rejects` and `raw.<entity>_load` tables, as Parquet
+    tables holding what the DuckDB loader wrote to the same names in `warehouse_path`."""
+    parquet_dir = workdir / "raw_parquet"
+    parquet_dir.mkdir(parents=True, exist_ok=True)
+    spark.sql(f"create database if not exists {RAW_SCHEMA}")
+    copied = []
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        for entity in ENTITIES:
+            for suffix in RAW_SUFFIXES:
+                table = f"{entity}{suffix}"
+                # A folder per table: Spark (and Hive) tables live in folders, not files.
+                path = parquet_dir / table
+                path.mkdir(exist_ok=True)
+                con.execute(
+                    f"copy (select * from {RAW_SCHEMA}.{table}) to '{path / 'part-0.parquet'}' "
+                    "(format parquet)"
+                )
+                spark.sql(f"drop table if exists {RAW_SCHEMA}.{table}")
+                spark.sql(f"create table {RAW_SCHEMA}.{table} using parquet location '{path}'")
+                copied.append(f"{RAW_SCHEMA}.{table}")
+    return copied
+
+
+@contextmanager
+def _env(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_dbt_on_spark(
+    args: list[str], workdir: Path, run_settings: Mapping[str, Any] | None = None
+) -> Any:
+    """`dbt <args> --target spark` in this process (dbtRunner), run settings passed as the
+    INSIGHTS_DBT_<NAME> env vars the Dagster step sets; returns dbt's result object."""
+    from dbt.cli.main import dbtRunner
+
+    env = {
+        f"INSIGHTS_DBT_{k.upper()}": "" if v is None else str(v)
+        for k, v in (run_settings or {}).items()
+    }
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    with _env(env):
+        return dbtRunner().invoke(
+            [
+                *args,
+                "--target",
+                "spark",
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(workdir / "target"),
+                "--log-path",
+                str(workdir / "logs"),
+            ]
+        )
+
+
+def failures(result: Any) -> str:
+    """What failed in a dbt result, for an assertion message."""
+    if result.exception is not None:
+        return repr(result.exception)
+    lines = []
+    for node_result in result.result or []:
+        if str(node_result.status) not in {"success", "pass", "skipped"}:
+            lines.append(f"{node_result.node.name}: {node_result.status}: {node_result.message}")
+    return "\n".join(lines) or json.dumps({"success": result.success})

@@ -5,7 +5,7 @@ select
     ordered_at,
     amount,
     row_number() over customer_history as order_number,
-    date_diff('second', lag(ordered_at) over customer_history, ordered_at) / 86400.0
+    {{ seconds_between('lag(ordered_at) over customer_history', 'ordered_at') }} / 86400.0
         as days_since_previous_order
 from {{ ref('stg_landing__orders') }}
 where status = 'completed'

@@ -4,6 +4,6 @@
 -- incrementally kept int_customer_event_days by day gives exactly the usable events' days.
 {{ config(materialized='view') }}
 
-select * exclude (last_batch)
+select {{ star_except(ref('int_customer_event_days'), ['last_batch']) }}
 from {{ ref('int_customer_event_days') }}
 where {{ day_is_valid('activity_date', 'events') }}

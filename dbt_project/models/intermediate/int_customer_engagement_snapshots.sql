@@ -22,7 +22,8 @@ order_days as (
 ),
 
 windowed as (
-    select * exclude (inputs_fingerprint) from {{ ref('int_customer_engagement_windows') }}
+    select {{ star_except(ref('int_customer_engagement_windows'), ['inputs_fingerprint']) }}
+    from {{ ref('int_customer_engagement_windows') }}
 ),
 
 -- Cart days in the last 90 days, and how many of them ended in an order that day or the next.
@@ -56,15 +57,7 @@ cumulative as (
 ),
 
 latest as (
-    select
-        population.customer_id,
-        population.cutoff_date,
-        cumulative.activity_date as last_activity_date,
-        cumulative.active_days_total
-    from population
-    asof join cumulative
-        on cumulative.customer_id = population.customer_id
-        and cumulative.activity_date < population.cutoff_date
+    {{ latest_activity_before_cutoff('population', 'cumulative') }}
 )
 
 select
@@ -80,24 +73,24 @@ select
     cast(coalesce(windowed.session_start_90d, 0) as integer) as sessions_90d,
     cast(coalesce(windowed.events_30d, 0) as integer) as events_30d,
     cast(coalesce(windowed.events_prev_30d, 0) as integer) as events_prev_30d,
-    population.cutoff_date - latest.last_activity_date as days_since_last_activity,
+    {{ days_between('population.cutoff_date', 'latest.last_activity_date') }} as days_since_last_activity,
     cast(coalesce(latest.active_days_total, 0) as integer) as active_days,
     cast(coalesce(windowed.active_days_90d, 0) as integer) as active_days_90d,
-    round(1 - carts.converted_cart_days_90d / carts.cart_days_90d, 4) as cart_abandonment_rate_90d,
+    {% call round_half_away(4) %}1 - carts.converted_cart_days_90d / carts.cart_days_90d{% endcall %} as cart_abandonment_rate_90d,
     -- least() skips nulls, so the rate is guarded explicitly: no e-mail sent means no rate.
     case when windowed.email_sent_90d > 0
-        then round(least(windowed.email_open_90d / windowed.email_sent_90d, 1), 4)
+        then {% call round_half_away(4) %}least(windowed.email_open_90d / windowed.email_sent_90d, 1){% endcall %}
     end as email_open_rate_90d,
     case when windowed.email_sent_90d > 0
-        then round(least(windowed.email_click_90d / windowed.email_sent_90d, 1), 4)
+        then {% call round_half_away(4) %}least(windowed.email_click_90d / windowed.email_sent_90d, 1){% endcall %}
     end as email_click_rate_90d,
     cast(coalesce(windowed.support_ticket_90d, 0) as integer) as support_tickets_90d,
     -- (last 30 days - previous 30 days) / both: -1 activity stopped, +1 activity started.
-    round(coalesce(
+    {% call round_half_away(4) %}coalesce(
         (coalesce(windowed.events_30d, 0) - coalesce(windowed.events_prev_30d, 0))
         / nullif(coalesce(windowed.events_30d, 0) + coalesce(windowed.events_prev_30d, 0), 0),
         0
-    ), 4) as activity_trend_30d,
+    ){% endcall %} as activity_trend_30d,
     population.inputs_fingerprint
 from population
 left join windowed using (customer_id, cutoff_date)

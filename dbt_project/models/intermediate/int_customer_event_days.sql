@@ -6,11 +6,9 @@
 {#- on_schema_change fail: new columns need old rows rebuilt, so dbt stops and asks for a full
     refresh (dbt_models launchpad option full_refresh). -#}
 {{ config(
-    materialized='incremental',
     on_schema_change='fail',
-    incremental_strategy='delete+insert',
-    unique_key=['customer_id', 'activity_date'],
     pre_hook="{{ reset_when_batches_removed(ref('base_landing__events_parsed')) }}",
+    **replace_customer_days()
 ) }}
 
 with events as (

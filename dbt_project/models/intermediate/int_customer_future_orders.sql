@@ -26,7 +26,7 @@ future as (
         population.customer_id,
         population.cutoff_date,
         count(*) as future_orders,
-        sum(orders.amount) as future_revenue
+        {{ sum_of_cents('orders.amount') }} as future_revenue
     from population
     join {{ ref('int_completed_orders') }} as orders
         on orders.customer_id = population.customer_id
@@ -40,7 +40,7 @@ select
     population.cutoff_date,
     cast(population.cutoff_date + population.churn_horizon_days as date) as label_window_end,
     coalesce(future.future_orders, 0) as future_orders,
-    round(coalesce(future.future_revenue, 0), 2) as future_revenue,
+    {% call round_half_away(2) %}coalesce(future.future_revenue, 0){% endcall %} as future_revenue,
     population.inputs_fingerprint
 from population
 left join future using (customer_id, cutoff_date)

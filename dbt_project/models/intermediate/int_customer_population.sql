@@ -4,7 +4,7 @@ select
     cutoffs.cutoff_date,
     cutoffs.is_current,
     customers.first_seen_at,
-    cutoffs.cutoff_date - cast(customers.first_seen_at as date) as tenure_days
+    {{ days_between('cutoffs.cutoff_date', 'cast(customers.first_seen_at as date)') }} as tenure_days
 from {{ ref('int_customers') }} as customers
 join {{ ref('int_feature_cutoffs') }} as cutoffs
     on customers.first_seen_at < cutoffs.cutoff_date

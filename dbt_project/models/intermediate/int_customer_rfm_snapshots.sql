@@ -29,24 +29,29 @@ scored as (
     from snapshots
 ),
 
+-- The first matching rule by priority (a subquery, not QUALIFY: Spark has none).
 segmented as (
-    select
-        scored.customer_id,
-        scored.cutoff_date,
-        rules.segment_name
-    from scored
-    join {{ ref('rfm_segment_rules') }} as rules
-        on scored.r_score between rules.r_min and rules.r_max
-        and scored.f_score between rules.f_min and rules.f_max
-        and scored.m_score between rules.m_min and rules.m_max
-    qualify row_number() over (
-        partition by scored.customer_id, scored.cutoff_date order by rules.priority
-    ) = 1
+    select customer_id, cutoff_date, segment_name
+    from (
+        select
+            scored.customer_id,
+            scored.cutoff_date,
+            rules.segment_name,
+            row_number() over (
+                partition by scored.customer_id, scored.cutoff_date order by rules.priority
+            ) as rule_rank
+        from scored
+        join {{ ref('rfm_segment_rules') }} as rules
+            on scored.r_score between rules.r_min and rules.r_max
+            and scored.f_score between rules.f_min and rules.f_max
+            and scored.m_score between rules.m_min and rules.m_max
+    ) as matching
+    where rule_rank = 1
 )
 
 select
     scored.*,
-    cast(r_score as varchar) || f_score || m_score as rfm_cell,
+    cast(r_score as {{ type_text() }}) || f_score || m_score as rfm_cell,
     case
         when scored.frequency = 0 then 'No Purchase Yet'
         else segmented.segment_name

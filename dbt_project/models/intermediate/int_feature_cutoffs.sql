@@ -25,7 +25,7 @@ with context as (
         -- grid's origin a plain % would move the anchor after the as-of date (a label leak).
         cast(
             as_of_date - cast(
-                ((as_of_date - date '2000-01-03') % {{ step }} + {{ step }}) % {{ step }}
+                (({{ days_between('as_of_date', "date '2000-01-03'") }}) % {{ step }} + {{ step }}) % {{ step }}
                 as integer
             ) as date
         ) as anchor_date
@@ -54,7 +54,7 @@ room as (
         *,
         -- Days between the earliest allowed cutoff and the newest one (negative: none fits).
         coalesce(
-            newest_cutoff - (first_order_date + {{ min_history }}), -1
+            {{ days_between('newest_cutoff', '(first_order_date + ' ~ min_history ~ ')') }}, -1
         ) as span_days
     from history
 ),
@@ -64,7 +64,7 @@ layout as (
         *,
         case
             when span_days >= {{ (n_cutoffs - 1) * spacing }} then {{ spacing }}
-            else greatest({{ min_spacing }}, least({{ spacing }}, span_days // 2))
+            else greatest({{ min_spacing }}, least({{ spacing }}, {{ integer_divide('span_days', 2) }}))
         end as cutoff_spacing_days_used
     from room
 ),
@@ -74,7 +74,7 @@ plan as (
         *,
         case
             when span_days < 0 then 0
-            else least({{ n_cutoffs }}, span_days // cutoff_spacing_days_used + 1)
+            else least({{ n_cutoffs }}, {{ integer_divide('span_days', 'cutoff_spacing_days_used') }} + 1)
         end as training_cutoffs_used
     from layout
 ),
@@ -116,7 +116,7 @@ cutoffs as (
         false,
         k + 1,
         churn_horizon_days
-    from explained, range({{ n_cutoffs }}) as steps(k)
+    from explained, {{ integer_range(n_cutoffs, 'steps', 'k') }}
     where k < training_cutoffs_used
 ),
 
@@ -125,43 +125,44 @@ cutoffs as (
 dated_inputs as (
     select
         cast(ordered_at as date) as input_date,
-        hash(order_id, customer_id, ordered_at, amount, status) as row_hash
+        {{ hash_of(['order_id', 'customer_id', 'ordered_at', 'amount', 'status']) }} as row_hash
     from {{ ref('stg_landing__orders') }}
 
     union all
 
     -- Order lines as the purchase-pattern snapshots read them (already dated).
-    select cast(ordered_at as date), hash(lines)
+    select cast(ordered_at as date), {{ row_hash('lines') }}
     from {{ ref('int_order_categories') }} as lines
 
     union all
 
-    select activity_date, hash(activity)
+    select activity_date, {{ row_hash('activity') }}
     from {{ ref('int_customer_daily_activity') }} as activity
 
     union all
 
-    select cast(first_seen_at as date), hash(customers)
+    select cast(first_seen_at as date), {{ row_hash('customers') }}
     from {{ ref('int_customers') }} as customers
     where first_seen_at is not null
 ),
 
 daily_inputs as (
-    select input_date, sum(row_hash) as day_hash
+    select input_date, {{ hash_sum('row_hash') }} as day_hash
     from dated_inputs
     where input_date < (select max(anchor_date) from context)
     group by input_date
 ),
 
 settings as (
-    select hash(
-        '{{ var("event_types") | join(",") }}',
-        {{ var('affinity_decay_days') }},
-        {{ var('association_min_customers') }},
-        {{ var('association_min_support') }},
-        '{{ local_md5(model_code | join("\n")) }}',
-        (select coalesce(sum(hash(rules)), 0) from {{ ref('rfm_segment_rules') }} as rules)
-    ) as settings_hash
+    select {{ hash_of([
+        "'" ~ var('event_types') | join(',') ~ "'",
+        var('affinity_decay_days'),
+        var('association_min_customers'),
+        var('association_min_support'),
+        "'" ~ local_md5(model_code | join('\n')) ~ "'",
+        '(select coalesce(' ~ hash_sum(row_hash('rules')) ~ ', 0) from '
+            ~ ref('rfm_segment_rules') ~ ' as rules)',
+    ]) }} as settings_hash
 )
 
 select
@@ -172,12 +173,10 @@ select
     (select cutoff_spacing_days_used from explained) as cutoff_spacing_days_used,
     (select training_cutoffs_used from explained) as training_cutoffs_used,
     (select cutoff_note from explained) as cutoff_note,
-    case when not cutoffs.is_current then hash(
-        cutoffs.churn_horizon_days,
-        (select settings_hash from settings),
-        (
-            select coalesce(sum(day_hash), 0) from daily_inputs
-            where input_date < cutoffs.cutoff_date + cutoffs.churn_horizon_days
-        )
-    ) end as inputs_fingerprint
+    case when not cutoffs.is_current then {{ hash_of([
+        'cutoffs.churn_horizon_days',
+        '(select settings_hash from settings)',
+        '(select coalesce(sum(day_hash), 0) from daily_inputs'
+            ~ ' where input_date < cutoffs.cutoff_date + cutoffs.churn_horizon_days)',
+    ]) }} end as inputs_fingerprint
 from cutoffs

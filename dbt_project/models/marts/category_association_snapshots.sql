@@ -128,13 +128,13 @@ select
     customers_with_antecedent,
     customers_with_consequent,
     customers_with_both,
-    round(support, 6) as support,
-    round(confidence, 6) as confidence,
-    round(lift, 6) as lift,
+    {% call round_half_away(6) %}support{% endcall %} as support,
+    {% call round_half_away(6) %}confidence{% endcall %} as confidence,
+    {% call round_half_away(6) %}lift{% endcall %} as lift,
     orders_with_antecedent,
     orders_with_both,
-    round(basket_confidence, 6) as basket_confidence,
-    round(basket_lift, 6) as basket_lift,
+    {% call round_half_away(6) %}basket_confidence{% endcall %} as basket_confidence,
+    {% call round_half_away(6) %}basket_lift{% endcall %} as basket_lift,
     row_number() over (
         partition by cutoff_date, antecedent order by lift desc, confidence desc, consequent
     ) as rank_for_antecedent,

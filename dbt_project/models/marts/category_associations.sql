@@ -4,6 +4,6 @@ select
     antecedent,
     consequent,
     cutoff_date as as_of_date,
-    * exclude (antecedent, consequent, cutoff_date, is_current, inputs_fingerprint)
+    {{ star_except(ref('category_association_snapshots'), ['antecedent', 'consequent', 'cutoff_date', 'is_current', 'inputs_fingerprint']) }}
 from {{ ref('category_association_snapshots') }}
 where is_current

@@ -4,6 +4,6 @@
 select
     customer_id,
     cutoff_date as as_of_date,
-    * exclude (customer_id, cutoff_date, is_current, inputs_fingerprint)
+    {{ star_except(ref('customer_category_snapshots'), ['customer_id', 'cutoff_date', 'is_current', 'inputs_fingerprint']) }}
 from {{ ref('customer_category_snapshots') }}
 where is_current

@@ -15,7 +15,7 @@ lines as (
         cutoffs.is_current,
         cutoffs.inputs_fingerprint,
         lines.*,
-        date_diff('second', lines.ordered_at, cast(cutoffs.cutoff_date as timestamp)) / 86400.0
+        {{ seconds_between('lines.ordered_at', 'cast(cutoffs.cutoff_date as timestamp)') }} / 86400.0
             as days_ago
     from {{ ref('int_order_categories') }} as lines
     join cutoffs on lines.ordered_at < cutoffs.cutoff_date
@@ -62,14 +62,14 @@ select
     cutoff_date,
     is_current,
     category,
-    round(spend, 2) as spend,
-    round(spend_share, 6) as spend_share,
+    {% call round_half_away(2) %}spend{% endcall %} as spend,
+    {% call round_half_away(6) %}spend_share{% endcall %} as spend_share,
     orders_with_category,
     units,
     first_bought_at,
     last_bought_at,
-    cutoff_date - cast(last_bought_at as date) as days_since_last_bought,
-    round(affinity, 6) as affinity,
+    {{ days_between('cutoff_date', 'cast(last_bought_at as date)') }} as days_since_last_bought,
+    {% call round_half_away(6) %}affinity{% endcall %} as affinity,
     row_number() over (
         partition by customer_id, cutoff_date order by affinity desc, category
     ) as affinity_rank,

@@ -16,13 +16,15 @@ customers as (
     select * from {{ ref('int_customers') }}
 ),
 
--- Whether any event data existed before each cutoff (false for transactions-only data).
+-- Whether any event data existed before each cutoff (false for transactions-only data): the
+-- first activity day is before it (one scalar subquery; Spark has no EXISTS in a select list).
 events_by_cutoff as (
     select
         cutoffs.cutoff_date,
-        exists (
-            select 1 from {{ ref('int_customer_daily_activity') }} as activity
-            where activity.activity_date < cutoffs.cutoff_date
+        coalesce(
+            (select min(activity_date) from {{ ref('int_customer_daily_activity') }})
+                < cutoffs.cutoff_date,
+            false
         ) as events_available
     from {{ ref('int_feature_cutoffs') }} as cutoffs
 )
@@ -63,7 +65,7 @@ select
     orders.rfm_cell,
     orders.rfm_segment,
     events_by_cutoff.events_available,
-    engagement.* exclude (customer_id, cutoff_date, is_current, inputs_fingerprint),
+    {{ star_except(ref('int_customer_engagement_snapshots'), ['customer_id', 'cutoff_date', 'is_current', 'inputs_fingerprint'], 'engagement') }},
     orders.inputs_fingerprint
 from orders
 join engagement using (customer_id, cutoff_date)

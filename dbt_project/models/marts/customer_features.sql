@@ -3,6 +3,6 @@
 select
     customer_id,
     cutoff_date as as_of_date,
-    * exclude (customer_id, cutoff_date, is_current, inputs_fingerprint)
+    {{ star_except(ref('customer_feature_snapshots'), ['customer_id', 'cutoff_date', 'is_current', 'inputs_fingerprint']) }}
 from {{ ref('customer_feature_snapshots') }}
 where is_current

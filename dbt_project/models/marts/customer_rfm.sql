@@ -2,6 +2,6 @@
 select
     customer_id,
     cutoff_date as as_of_date,
-    * exclude (customer_id, cutoff_date, is_current, inputs_fingerprint)
+    {{ star_except(ref('int_customer_rfm_snapshots'), ['customer_id', 'cutoff_date', 'is_current', 'inputs_fingerprint']) }}
 from {{ ref('int_customer_rfm_snapshots') }}
 where is_current

@@ -7,7 +7,7 @@ select
     category,
     cast(quantity as integer) as quantity,
     unit_price,
-    round(quantity * unit_price, 2) as line_amount,
+    {% call round_half_away(2) %}quantity * unit_price{% endcall %} as line_amount,
     _source_file,
     _source_row
 from {{ ref('base_landing__order_items') }}

@@ -7,8 +7,8 @@
 {{ config(
     materialized='incremental',
     on_schema_change='fail',
-    incremental_strategy='append',
     pre_hook="{{ delete_stale_batches(source('landing', 'events')) }}",
+    **append_by_batch()
 ) }}
 
 with typed as (

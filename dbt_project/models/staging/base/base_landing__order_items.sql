@@ -24,7 +24,7 @@ select
     coalesce(category, 'Uncategorised') as category,
     -- A missing quantity means one unit.
     coalesce(quantity, 1) as quantity,
-    round(unit_price, 2) as unit_price,
+    {% call round_half_away(2) %}unit_price{% endcall %} as unit_price,
     _source_file,
     _source_row,
     case

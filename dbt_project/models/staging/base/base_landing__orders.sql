@@ -35,7 +35,7 @@ select
     order_id,
     customer_id,
     ordered_at,
-    round(amount, 2) as amount,
+    {% call round_half_away(2) %}amount{% endcall %} as amount,
     status,
     _source_file,
     _source_row,
