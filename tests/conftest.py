@@ -1,14 +1,12 @@
 """Shared fixtures: a prepared dbt manifest and a refreshed demo warehouse.
 
-The suite runs on two pytest-xdist workers (`-n 2 --dist loadgroup`, pyproject addopts): most
+The suite runs on two pytest-xdist workers (`-n 2 --dist loadfile`, pyproject addopts): most
 of a refresh is single-threaded (Dagster's in-process executor, dbt with one thread, pandas and
-scikit-learn), so two at a time use both cores of a CI machine. Tests are scheduled in groups,
-one group at a time per worker (see `pytest_collection_modifyitems`):
-
-- every test that takes `demo_warehouse` is in the group "demo_warehouse", so the 2,000-customer
-  refresh runs once per session, not once per worker;
-- every other test is grouped with its module, so a module-scoped fixture (one refresh serving
-  several assertions) is built once.
+scikit-learn), so two at a time use both cores of a CI machine. Each module runs whole on one
+worker, so a module-scoped fixture (one refresh serving several assertions) is built once;
+`demo_warehouse` is session-scoped, built at most once per worker. (`--dist loadgroup` with
+xdist_group marks would keep the demo tests on one worker, but xdist 3.8 cannot apply the
+marks under pytest 9: it renames `item._nodeid`, which pytest 9 no longer reads.)
 
 New tests need nothing special: take `demo_warehouse` where the demo data fits (it costs nothing
 more), else a module-scoped fixture with a small generated set (a few hundred customers) that
@@ -27,13 +25,11 @@ import pytest
 from tests.refresh import RefreshedWarehouse, refresh
 
 # Each xdist worker (and each dbt or `insights run` subprocess a test starts) gets one OpenMP
-# thread: scikit-learn's OpenMP threads spin-wait, and with two workers each running two
-# threads on two cores, gradient boosting and k-means ran several times slower (the same
-# setting tests/test_ui_browser.py gives `dg dev`). Set before scikit-learn is imported; an
-# explicit OMP_NUM_THREADS in the environment wins.
+# thread: scikit-learn's OpenMP threads spin-wait, and tests/test_ui_browser.py measured
+# gradient boosting ~10x slower with 2 threads than with 1 on a busy 2-CPU machine (two workers
+# with two threads each would be that case). Set before scikit-learn is imported; an explicit
+# OMP_NUM_THREADS in the environment wins.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-DEMO_GROUP = "demo_warehouse"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -46,18 +42,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from orchestration.project import dbt_project
 
     dbt_project.preparer.prepare(dbt_project)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """xdist groups (used by `--dist loadgroup`): the demo warehouse's tests together, every
-    other test with its module. Runs before xdist turns the marks into scheduling scopes."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue  # a test that chose its group
-        uses_demo = DEMO_GROUP in getattr(item, "fixturenames", ())
-        group = DEMO_GROUP if uses_demo else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
