@@ -289,7 +289,7 @@ def test_without_events_the_columns_are_null_and_the_metadata_says_why(
             "count(reminder_delay_hours), any_value(decision_note), any_value(channel_note) "
             "from marts.customer_behaviour"
         ).fetchone()
-        metadata = behaviour_metadata(con)
+        metadata = behaviour_metadata(con, "marts", "customer_behaviour")
     finally:
         con.close()
     reason = "no events in the behaviour window"
