@@ -278,7 +278,7 @@ def test_nothing_on_or_after_the_as_of_date_is_read(hand: duckdb.DuckDBPyConnect
 def test_without_events_the_columns_are_null_and_the_metadata_says_why(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    from orchestration.defs.behaviour import behaviour_metadata
+    from orchestration.defs.behaviour import BEHAVIOUR_MART, behaviour_metadata
 
     root = tmp_path_factory.mktemp("no_events")
     warehouse = _build(root, {"orders.csv": ORDERS, "order_items.csv": ORDER_ITEMS})
@@ -289,7 +289,7 @@ def test_without_events_the_columns_are_null_and_the_metadata_says_why(
             "count(reminder_delay_hours), any_value(decision_note), any_value(channel_note) "
             "from marts.customer_behaviour"
         ).fetchone()
-        metadata = behaviour_metadata(con, "marts", "customer_behaviour")
+        metadata = behaviour_metadata(con, *BEHAVIOUR_MART)
     finally:
         con.close()
     reason = "no events in the behaviour window"

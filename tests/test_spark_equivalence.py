@@ -39,6 +39,10 @@ COMPARED = {
     "marts.customer_engagement": ["customer_id"],
     "marts.customer_features": ["customer_id"],
     "marts.churn_training_set": ["customer_id", "cutoff_date"],
+    "marts.customer_behaviour": ["customer_id"],
+    "marts.customer_category_cadence": ["customer_id", "category"],
+    "marts.customer_category_seasonality": ["customer_id", "category"],
+    "marts.customer_channel_responses": ["customer_id", "channel", "source"],
     "quarantine.load_audit": ["entity"],
 }
 ENGINE_SPECIFIC = {"inputs_fingerprint", "loaded_at"}

@@ -196,3 +196,192 @@
     cast(sum(cast({{ expression }} as decimal(38, 2)))
     {%- if filter is not none %} filter (where {{ filter }}){% endif %} as double)
 {%- endmacro %}
+
+{#- The behaviour models (issue 21) on Spark. -#}
+
+{#- A date `days` whole days after / before `day` (a date). -#}
+{% macro date_plus_days(day, days) -%}
+    {{ return(adapter.dispatch('date_plus_days', 'customer_insights')(day, days)) }}
+{%- endmacro %}
+{% macro default__date_plus_days(day, days) -%}{{ day }} + {{ days }}{%- endmacro %}
+{% macro spark__date_plus_days(day, days) -%}date_add({{ day }}, {{ days }}){%- endmacro %}
+{% macro date_minus_days(day, days) -%}
+    {{ return(adapter.dispatch('date_minus_days', 'customer_insights')(day, days)) }}
+{%- endmacro %}
+{% macro default__date_minus_days(day, days) -%}{{ day }} - {{ days }}{%- endmacro %}
+{% macro spark__date_minus_days(day, days) -%}date_sub({{ day }}, {{ days }}){%- endmacro %}
+
+{#- An interval of `amount` (a whole number, e.g. a var) `unit`s (minute, day), to add to a
+    timestamp. -#}
+{% macro interval_of(amount, unit) -%}
+    {{ return(adapter.dispatch('interval_of', 'customer_insights')(amount, unit)) }}
+{%- endmacro %}
+{% macro default__interval_of(amount, unit) -%}interval ({{ amount }}) {{ unit }}{%- endmacro %}
+{% macro spark__interval_of(amount, unit) -%}interval {{ amount }} {{ unit }}{%- endmacro %}
+
+{#- `day` (a date) `months` calendar months earlier (month ends clipped). -#}
+{% macro date_minus_months(day, months) -%}
+    {{ return(adapter.dispatch('date_minus_months', 'customer_insights')(day, months)) }}
+{%- endmacro %}
+{% macro default__date_minus_months(day, months) -%}
+    {{ day }} - to_months({{ months }})
+{%- endmacro %}
+{% macro spark__date_minus_months(day, months) -%}
+    add_months({{ day }}, -({{ months }}))
+{%- endmacro %}
+
+{#- The value of `value` on the row with the lowest / highest `by` (an aggregate). -#}
+{% macro arg_min(value, by) -%}
+    {{ return(adapter.dispatch('arg_min', 'customer_insights')(value, by)) }}
+{%- endmacro %}
+{% macro default__arg_min(value, by) -%}arg_min({{ value }}, {{ by }}){%- endmacro %}
+{% macro spark__arg_min(value, by) -%}min_by({{ value }}, {{ by }}){%- endmacro %}
+{% macro arg_max(value, by) -%}
+    {{ return(adapter.dispatch('arg_max', 'customer_insights')(value, by)) }}
+{%- endmacro %}
+{% macro default__arg_max(value, by) -%}arg_max({{ value }}, {{ by }}){%- endmacro %}
+{% macro spark__arg_max(value, by) -%}max_by({{ value }}, {{ by }}){%- endmacro %}
+
+{#- Text from a template with DuckDB format() placeholders (`{}` any value, `{:d}` an
+    integer) filled with `args` (SQL expressions). -#}
+{% macro format_text(template, args) -%}
+    {{ return(adapter.dispatch('format_text', 'customer_insights')(template, args)) }}
+{%- endmacro %}
+{% macro default__format_text(template, args) -%}
+    format('{{ template }}', {{ args | join(', ') }})
+{%- endmacro %}
+{% macro spark__format_text(template, args) -%}
+    format_string('{{ template | replace('%', '%%') | replace('{:d}', '%d') | replace('{}', '%s') }}', {{ args | join(', ') }})
+{%- endmacro %}
+
+{#- The English three-letter name of month `month` (1-12): Jan, Feb, ... -#}
+{% macro month_abbreviation(month) -%}
+    {{ return(adapter.dispatch('month_abbreviation', 'customer_insights')(month)) }}
+{%- endmacro %}
+{% macro default__month_abbreviation(month) -%}
+    strftime(make_date(2000, {{ month }}, 1), '%b')
+{%- endmacro %}
+{% macro spark__month_abbreviation(month) -%}
+    date_format(make_date(2000, {{ month }}, 1), 'MMM')
+{%- endmacro %}
+
+{#- The texts of a group joined by `separator` in the order of `order_by` (an aggregate). -#}
+{% macro ordered_text_agg(text, separator, order_by) -%}
+    {{ return(adapter.dispatch('ordered_text_agg', 'customer_insights')(text, separator, order_by)) }}
+{%- endmacro %}
+{% macro default__ordered_text_agg(text, separator, order_by) -%}
+    string_agg(
+            {{ text }}, {{ separator }} order by {{ order_by }}
+        )
+{%- endmacro %}
+{% macro spark__ordered_text_agg(text, separator, order_by) -%}
+    array_join(transform(
+        array_sort(collect_list(named_struct('k', {{ order_by }}, 'v', {{ text }}))),
+        x -> x.v
+    ), {{ separator }})
+{%- endmacro %}
+
+{#- A FROM item with the integers start .. stop-1 in column `column`, named `alias`. -#}
+{% macro integer_span(start, stop, alias, column) -%}
+    {{ return(adapter.dispatch('integer_span', 'customer_insights')(start, stop, alias, column)) }}
+{%- endmacro %}
+{% macro default__integer_span(start, stop, alias, column) -%}
+    range({{ start }}, {{ stop }}) as {{ alias }}({{ column }})
+{%- endmacro %}
+{% macro spark__integer_span(start, stop, alias, column) -%}
+    (select cast(id as int) as {{ column }} from range({{ start }}, {{ stop }})) as {{ alias }}
+{%- endmacro %}
+
+{#- `relation` with each row repeated for the integers start .. stop-1 (columns of the row),
+    in column `column`; a row with start >= stop has no rows. -#}
+{% macro each_integer_in_span(relation, start, stop, alias, column) -%}
+    {{ return(adapter.dispatch('each_integer_in_span', 'customer_insights')(relation, start, stop, alias, column)) }}
+{%- endmacro %}
+{% macro default__each_integer_in_span(relation, start, stop, alias, column) -%}
+    {{ relation }}, range({{ start }}, {{ stop }}) as {{ alias }}({{ column }})
+{%- endmacro %}
+{% macro spark__each_integer_in_span(relation, start, stop, alias, column) -%}
+    {{ relation }} lateral view explode(
+        if({{ start }} < {{ stop }}, sequence({{ start }}, {{ stop }} - 1), array())
+    ) {{ alias }} as {{ column }}
+{%- endmacro %}
+
+{#- The text of key `key` of a JSON object held as text; null when the text is not a JSON
+    object or has no such key. Spark's get_json_object is laxer with broken text (it reads the
+    first JSON value and ignores anything after it) and writes numbers in their shortest form
+    (1.50 as 1.5). -#}
+{% macro json_object_text(column, key) -%}
+    {{ return(adapter.dispatch('json_object_text', 'customer_insights')(column, key)) }}
+{%- endmacro %}
+{% macro default__json_object_text(column, key) -%}
+    case when json_valid({{ column }}) and json_type({{ column }}) = 'OBJECT'
+            then json_extract_string({{ column }}, '$.{{ key }}')
+        end
+{%- endmacro %}
+{% macro spark__json_object_text(column, key) -%}
+    get_json_object({{ column }}, '$.{{ key }}')
+{%- endmacro %}
+
+{#- ln(Gamma(x)) of a positive double. Spark has no lgamma: Apache Commons Math's (a Spark
+    dependency) through reflect(), which returns text (Double.toString, exact). -#}
+{% macro log_gamma(x) -%}
+    {{ return(adapter.dispatch('log_gamma', 'customer_insights')(x)) }}
+{%- endmacro %}
+{% macro default__log_gamma(x) -%}lgamma({{ x }}){%- endmacro %}
+{% macro spark__log_gamma(x) -%}
+    cast(reflect('org.apache.commons.math3.special.Gamma', 'logGamma', cast({{ x }} as double)) as double)
+{%- endmacro %}
+
+{#- Per answer row of `answers` (customer_id, occurred_at), the latest send of `sends`
+    (customer_id, sent_at) at or before it, as columns customer_id, occurred_at, sent_at;
+    answers without an earlier send are left out. DuckDB: an as-of join. -#}
+{% macro latest_send_before(answers, sends) -%}
+    {{ return(adapter.dispatch('latest_send_before', 'customer_insights')(answers, sends)) }}
+{%- endmacro %}
+{% macro default__latest_send_before(answers, sends) -%}
+    select {{ sends }}.customer_id, answers.occurred_at, {{ sends }}.sent_at
+    from {{ answers }} as answers
+    asof join {{ sends }}
+        on answers.customer_id = {{ sends }}.customer_id
+        and answers.occurred_at >= {{ sends }}.sent_at
+{%- endmacro %}
+{#- Spark has no as-of join: the latest earlier send is the maximum send time before it (an
+    answer is its customer and time; two answers at one time have the same latest send). -#}
+{% macro spark__latest_send_before(answers, sends) -%}
+    select answers.customer_id, answers.occurred_at, max({{ sends }}.sent_at) as sent_at
+    from {{ answers }} as answers
+    join {{ sends }}
+        on answers.customer_id = {{ sends }}.customer_id
+        and answers.occurred_at >= {{ sends }}.sent_at
+    group by answers.customer_id, answers.occurred_at
+{%- endmacro %}
+
+{#- Per cart row of `carts` (customer_id, session_number, first_cart_at), the customer's first
+    order of `orders` (customer_id, ordered_at) at or after the cart add, as column ordered_at
+    (null when none followed). DuckDB: an as-of left join. -#}
+{% macro next_order_after_cart(carts, orders) -%}
+    {{ return(adapter.dispatch('next_order_after_cart', 'customer_insights')(carts, orders)) }}
+{%- endmacro %}
+{% macro default__next_order_after_cart(carts, orders) -%}
+    select carts.*, {{ orders }}.ordered_at
+    from {{ carts }} as carts
+    asof left join {{ orders }}
+        on carts.customer_id = {{ orders }}.customer_id
+        and carts.first_cart_at <= {{ orders }}.ordered_at
+{%- endmacro %}
+{#- Spark has no as-of join: the next order is the earliest one at or after the cart add (a
+    cart is its customer and session). -#}
+{% macro spark__next_order_after_cart(carts, orders) -%}
+    select carts.*, next_orders.ordered_at
+    from {{ carts }} as carts
+    left join (
+        select carts.customer_id, carts.session_number, min({{ orders }}.ordered_at) as ordered_at
+        from {{ carts }} as carts
+        join {{ orders }}
+            on carts.customer_id = {{ orders }}.customer_id
+            and carts.first_cart_at <= {{ orders }}.ordered_at
+        group by carts.customer_id, carts.session_number
+    ) as next_orders
+        on next_orders.customer_id = carts.customer_id
+        and next_orders.session_number = carts.session_number
+{%- endmacro %}

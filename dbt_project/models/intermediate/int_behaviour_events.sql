@@ -33,22 +33,20 @@ events as (
         events.occurred_at,
         events.event_type,
         -- Properties are free text: only a JSON object is read, anything else counts as empty.
-        case when json_valid(events.properties) and json_type(events.properties) = 'OBJECT'
-            then nullif(trim(json_extract_string(events.properties, '$.product_id')), '')
-        end as product_id,
-        case when json_valid(events.properties) and json_type(events.properties) = 'OBJECT'
-            then nullif(trim(json_extract_string(events.properties, '$.category')), '')
-        end as property_category,
-        case when json_valid(events.properties) and json_type(events.properties) = 'OBJECT'
-            then nullif(lower(trim(json_extract_string(events.properties, '$.channel'))), '')
-        end as channel,
+        nullif(trim({{ json_object_text('events.properties', 'product_id') }}), '')
+            as product_id,
+        nullif(trim({{ json_object_text('events.properties', 'category') }}), '')
+            as property_category,
+        nullif(lower(trim({{ json_object_text('events.properties', 'channel') }})), '')
+            as channel,
         events.event_type not in (
             'email_sent', 'email_open', 'email_click', 'support_ticket'
         ) as is_visit
     from {{ ref('stg_landing__events') }} as events
     cross join context
     where events.occurred_at < context.as_of_date
-        and events.occurred_at >= context.as_of_date - {{ var('behaviour_lookback_days') }}
+        and events.occurred_at
+            >= {{ date_minus_days('context.as_of_date', var('behaviour_lookback_days')) }}
 ),
 
 visits as (
@@ -57,7 +55,7 @@ visits as (
         case
             when lag(occurred_at) over visit_order is null
                 or occurred_at > lag(occurred_at) over visit_order
-                    + interval ({{ var('session_gap_minutes') }}) minute
+                    + {{ interval_of(var('session_gap_minutes'), 'minute') }}
             then 1 else 0
         end as starts_active_period
     from events

@@ -17,7 +17,7 @@ extent as (
         (select count(*) from {{ ref('stg_landing__order_items') }}) as order_lines,
         lines.purchase_days,
         lines.first_purchase_date,
-        context.as_of_date - lines.first_purchase_date as history_days
+        {{ days_between('context.as_of_date', 'lines.first_purchase_date') }} as history_days
     from context
     cross join lines
 )

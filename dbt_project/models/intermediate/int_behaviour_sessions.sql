@@ -7,7 +7,7 @@ select
     min(occurred_at) as started_at,
     max(occurred_at) as ended_at,
     coalesce(
-        arg_min(channel, occurred_at) filter (where channel is not null),
+        {{ arg_min('channel', 'occurred_at') }} filter (where channel is not null),
         {{ "'" ~ var('default_session_channel') ~ "'" if var('default_session_channel') else 'null' }}
     ) as channel,
     min(occurred_at) filter (where event_type = 'add_to_cart') as first_cart_at

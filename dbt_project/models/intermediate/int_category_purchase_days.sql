@@ -26,7 +26,7 @@ select
     category,
     purchase_date,
     orders,
-    purchase_date - lag(purchase_date) over (
+    {{ days_between('purchase_date', 'lag(purchase_date) over (
         partition by customer_id, category order by purchase_date
-    ) as days_since_previous_purchase
+    )') }} as days_since_previous_purchase
 from days

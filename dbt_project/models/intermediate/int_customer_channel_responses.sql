@@ -15,14 +15,21 @@ sends as (
     where event_type = 'email_sent'
 ),
 
+answers as (
+    select customer_id, occurred_at
+    from {{ ref('int_behaviour_events') }}
+    where event_type in ('email_open', 'email_click')
+),
+
+-- Each answer is attributed to the latest send before it.
+answer_sends as (
+    {{ latest_send_before('answers', 'sends') }}
+),
+
 answered_sends as (
-    select distinct sends.customer_id, sends.sent_at
-    from {{ ref('int_behaviour_events') }} as answers
-    asof join sends
-        on answers.customer_id = sends.customer_id
-        and answers.occurred_at >= sends.sent_at
-    where answers.event_type in ('email_open', 'email_click')
-        and answers.occurred_at < sends.sent_at + interval ({{ var('email_response_days') }}) day
+    select distinct customer_id, sent_at
+    from answer_sends
+    where occurred_at < sent_at + {{ interval_of(var('email_response_days'), 'day') }}
 ),
 
 email as (
@@ -34,7 +41,7 @@ email as (
         count(answered_sends.sent_at) as responses
     from sends
     left join answered_sends using (customer_id, sent_at)
-    where sends.sent_at + interval ({{ var('email_response_days') }}) day
+    where sends.sent_at + {{ interval_of(var('email_response_days'), 'day') }}
         <= (select as_of_date from context)
     group by sends.customer_id
 ),
@@ -77,6 +84,6 @@ select
     source,
     opportunities,
     responses,
-    round(responses / opportunities, 4) as response_rate
+    {% call round_half_away(4) %}responses / opportunities{% endcall %} as response_rate
 from channels
 where channel is not null and opportunities > 0

@@ -22,15 +22,16 @@ orders as (
         customer_id,
         ordered_at,
         greatest(
-            ordered_at - interval ({{ var('decision_window_days') }}) day,
+            ordered_at - {{ interval_of(var('decision_window_days'), 'day') }},
             coalesce(
                 lag(ordered_at) over (partition by customer_id order by ordered_at, order_id),
-                ordered_at - interval ({{ var('decision_window_days') }}) day
+                ordered_at - {{ interval_of(var('decision_window_days'), 'day') }}
             )
         ) as window_start
     from completed
-    qualify ordered_at >= (select as_of_date from context)
-        - {{ var('behaviour_lookback_days') }}
+    qualify ordered_at >= {{ date_minus_days(
+        '(select as_of_date from context)', var('behaviour_lookback_days')
+    ) }}
 ),
 
 bought as (
@@ -67,7 +68,7 @@ per_order as (
         any_value(ordered_at) as ordered_at,
         min(occurred_at) filter (where is_intent and is_bought_category) as category_start_at,
         max(occurred_at) as last_event_at,
-        arg_max(session_number, occurred_at) as last_session
+        {{ arg_max('session_number', 'occurred_at') }} as last_session
     from window_events
     group by order_id
 ),
@@ -76,7 +77,7 @@ with_session as (
     select
         *,
         case
-            when ordered_at <= last_event_at + interval ({{ var('session_gap_minutes') }}) minute
+            when ordered_at <= last_event_at + {{ interval_of(var('session_gap_minutes'), 'minute') }}
             then last_session
         end as order_session
     from per_order
@@ -115,7 +116,8 @@ first_carts as (
     select
         window_events.order_id,
         min(window_events.occurred_at) as first_cart_at,
-        arg_min(window_events.session_number, window_events.occurred_at) as first_cart_session
+        {{ arg_min('window_events.session_number', 'window_events.occurred_at') }}
+            as first_cart_session
     from window_events
     join decisions using (order_id)
     where window_events.event_type = 'add_to_cart'
@@ -141,7 +143,7 @@ select
     decisions.ordered_at,
     decisions.decision_start_at,
     decisions.decision_basis,
-    date_diff('second', decisions.decision_start_at, decisions.ordered_at) / 60.0
+    {{ seconds_between('decisions.decision_start_at', 'decisions.ordered_at') }} / 60.0
         as decision_minutes,
     coalesce(decisions.decision_start_at >= decisions.session_first_at, false)
         as bought_in_same_session,

@@ -22,7 +22,8 @@ decisions as (
         customer_id,
         count(*) as purchases_with_events,
         median(decision_minutes) as median_decision_minutes,
-        avg(case when bought_in_same_session then 1.0 else 0.0 end) as same_session_share,
+        -- Integers: an average of decimals is a decimal on Spark (rounded to 5 places).
+        avg(case when bought_in_same_session then 1 else 0 end) as same_session_share,
         avg(cart_returns) as avg_cart_returns,
         sum(cart_returns) as cart_returns,
         count(*) filter (where decision_basis = 'session') as session_basis_purchases
@@ -36,25 +37,31 @@ orders as (
     where ordered_at < (select as_of_date from context)
 ),
 
+old_carts as (
+    -- Carts old enough to know their outcome.
+    select *
+    from {{ ref('int_behaviour_sessions') }}
+    where first_cart_at is not null
+        and first_cart_at + {{ interval_of(var('abandoned_cart_days'), 'day') }}
+            <= (select as_of_date from context)
+),
+
+cart_outcomes as (
+    {{ next_order_after_cart('old_carts', 'orders') }}
+),
+
 carts as (
-    -- Carts old enough to know their outcome: abandoned when no order followed within
-    -- abandoned_cart_days (the next order found by an as-of join).
+    -- Abandoned when no order followed within abandoned_cart_days.
     select
-        carts.customer_id,
+        customer_id,
         count(*) as carts,
         count(*) filter (
-            where orders.ordered_at is null
-                or orders.ordered_at >= carts.first_cart_at
-                    + interval ({{ var('abandoned_cart_days') }}) day
+            where ordered_at is null
+                or ordered_at >= first_cart_at
+                    + {{ interval_of(var('abandoned_cart_days'), 'day') }}
         ) as abandoned_carts
-    from {{ ref('int_behaviour_sessions') }} as carts
-    asof left join orders
-        on carts.customer_id = orders.customer_id
-        and carts.first_cart_at <= orders.ordered_at
-    where carts.first_cart_at is not null
-        and carts.first_cart_at + interval ({{ var('abandoned_cart_days') }}) day
-            <= (select as_of_date from context)
-    group by carts.customer_id
+    from cart_outcomes
+    group by customer_id
 ),
 
 channel_totals as (
@@ -129,9 +136,11 @@ styled as (
         population.customer_id,
         population.marketing_opt_in,
         coalesce(decisions.purchases_with_events, 0) as purchases_with_events,
-        round(decisions.median_decision_minutes / 60.0, 2) as median_decision_hours,
-        round(decisions.same_session_share, 4) as same_session_share,
-        round(decisions.avg_cart_returns, 2) as avg_cart_returns,
+        {% call round_half_away(2) %}decisions.median_decision_minutes / 60.0{% endcall %}
+            as median_decision_hours,
+        {% call round_half_away(4) %}decisions.same_session_share{% endcall %}
+            as same_session_share,
+        {% call round_half_away(2) %}decisions.avg_cart_returns{% endcall %} as avg_cart_returns,
         coalesce(decisions.cart_returns, 0) as cart_returns,
         coalesce(decisions.session_basis_purchases, 0) as session_basis_purchases,
         coalesce(carts.carts, 0) as carts,
@@ -173,41 +182,42 @@ select
     styled.abandoned_carts,
     styled.decision_style,
     case when styled.decision_style is not null then
-        round(
+        {% call round_half_away(1) %}
             least(
                 greatest(
                     styled.median_decision_minutes / 60.0, {{ var('reminder_delay_min_hours') }}
                 ),
                 {{ var('reminder_delay_max_hours') }}
-            ),
-            1
-        )
+            )
+        {% endcall %}
     end as reminder_delay_hours,
     case
         when not has_events.any_events then 'no events in the behaviour window'
         when styled.purchases_with_events = 0
             then 'no purchase with visit events before it'
-        when styled.decision_style is null then format(
+        when styled.decision_style is null then {{ format_text(
             '{:d} purchase(s) with events before them, fewer than {:d}',
-            styled.purchases_with_events, {{ var('decision_min_purchases') }}
-        )
+            ['styled.purchases_with_events', var('decision_min_purchases')]
+        ) }}
     end as decision_note,
     coalesce(styled.channel_responses, 0) as channel_responses,
     styled.top_channel as most_responsive_channel,
     styled.top_contactable as preferred_channel,
-    round(styled.top_contactable_confidence, 4) as channel_confidence,
+    {% call round_half_away(4) %}styled.top_contactable_confidence{% endcall %}
+        as channel_confidence,
     case
         when not has_events.any_events then 'no events in the behaviour window'
         when coalesce(styled.channel_responses, 0) = 0 then 'no responses on any channel'
-        when styled.top_channel is null then format(
-            'fewer than {:d} responses on every channel', {{ var('channel_min_responses') }}
-        )
-        when styled.top_contactable is null
-            then format('answers on {} without consent to be contacted there', styled.top_channel)
-        when styled.top_contactable <> styled.top_channel then format(
+        when styled.top_channel is null then {{ format_text(
+            'fewer than {:d} responses on every channel', [var('channel_min_responses')]
+        ) }}
+        when styled.top_contactable is null then {{ format_text(
+            'answers on {} without consent to be contacted there', ['styled.top_channel']
+        ) }}
+        when styled.top_contactable <> styled.top_channel then {{ format_text(
             'answers most on {} without consent to be contacted there; next best channel',
-            styled.top_channel
-        )
+            ['styled.top_channel']
+        ) }}
     end as channel_note
 from styled
 cross join context

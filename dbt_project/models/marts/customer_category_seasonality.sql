@@ -44,7 +44,7 @@ customers as (
 
 -- Order lines spanning fewer than season_min_years years: no season can be seen recurring.
 long_enough as (
-    select (select as_of_date from context) - min(purchase_date)
+    select {{ days_between('(select as_of_date from context)', 'min(purchase_date)') }}
         >= {{ var('season_min_years') }} * 365 as history_is_long_enough
     from days
 ),
@@ -64,9 +64,9 @@ window_months as (
         width,
         (start_month - 1 + offset_months) % 12 + 1 as month_in_window,
         offset_months
-    from range(1, 13) as starts(start_month),
-        range(1, {{ max_months + 1 }}) as widths(width),
-        range({{ max_months }}) as offsets(offset_months)
+    from {{ integer_span(1, 13, 'starts', 'start_month') }},
+        {{ integer_span(1, max_months + 1, 'widths', 'width') }},
+        {{ integer_range(max_months, 'offsets', 'offset_months') }}
     where offset_months < width
 ),
 
@@ -74,9 +74,8 @@ windows as (
     select
         start_month,
         width,
-        string_agg(
-            strftime(make_date(2000, month_in_window, 1), '%b'), ', ' order by offset_months
-        ) as season_months
+        {{ ordered_text_agg(month_abbreviation('month_in_window'), "', '", 'offset_months') }}
+            as season_months
     from window_months
     group by start_month, width
 ),
@@ -89,7 +88,9 @@ category_in_window as (
         window_months.width,
         count(*) as season_purchases,
         count(distinct year(
-            days.purchase_date - to_months(cast(window_months.start_month - 1 as integer))
+            {{ date_minus_months(
+                'days.purchase_date', 'cast(window_months.start_month - 1 as integer)'
+            ) }}
         )) as season_years
     from days
     join pairs using (customer_id, category)
@@ -131,6 +132,24 @@ candidates as (
         and season_years >= {{ var('season_min_years') }}
 ),
 
+-- Each outcome's log binomial probability, in its own step: Spark's log-gamma (reflect) is
+-- non-deterministic to Spark's planner, which keeps it out of an aggregate.
+outcome_terms as (
+    select
+        customer_id,
+        category,
+        start_month,
+        width,
+        baseline_share,
+        {{ log_gamma('purchase_days + 1') }} - {{ log_gamma('j + 1') }}
+            - {{ log_gamma('purchase_days - j + 1') }}
+            + j * ln(baseline_share) + (purchase_days - j) * ln(1 - baseline_share)
+            as log_probability
+    from {{ each_integer_in_span(
+        'candidates', 'season_purchases', 'purchase_days + 1', 'outcomes', 'j'
+    ) }}
+),
+
 tails as (
     select
         customer_id,
@@ -139,12 +158,9 @@ tails as (
         width,
         case
             when max(baseline_share) >= 1 then 1.0
-            else least(1.0, {{ windows_searched }} * sum(exp(
-                lgamma(purchase_days + 1) - lgamma(j + 1) - lgamma(purchase_days - j + 1)
-                + j * ln(baseline_share) + (purchase_days - j) * ln(1 - baseline_share)
-            )))
+            else least(1.0, {{ windows_searched }} * sum(exp(log_probability)))
         end as season_p_value
-    from candidates, range(season_purchases, purchase_days + 1) as outcomes(j)
+    from outcome_terms
     group by customer_id, category, start_month, width
 ),
 
@@ -210,16 +226,17 @@ select
     as_of_date,
     category,
     purchase_days,
-    round(concentration, 4) as concentration,
+    {% call round_half_away(4) %}concentration{% endcall %} as concentration,
     is_seasonal,
     case when is_seasonal then season_months end as season_months,
     case when is_seasonal then start_month end as season_start_month,
     case when is_seasonal then width end as season_length_months,
     case when is_seasonal then season_purchases end as season_purchases,
     case when is_seasonal then season_years end as season_years,
-    round(season_p_value, 6) as season_p_value,
+    {% call round_half_away(6) %}season_p_value{% endcall %} as season_p_value,
     case when is_seasonal then next_start end as next_season_start,
-    case when is_seasonal then next_start - as_of_date end as days_to_season_start,
+    case when is_seasonal then {{ days_between('next_start', 'as_of_date') }} end
+        as days_to_season_start,
     -- The as-of date falls inside a season that has already started.
     case when is_seasonal then
         (month(as_of_date) - start_month + 12) % 12 < width and next_start > as_of_date
