@@ -19,7 +19,8 @@ import yaml
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 BASE_MODEL_DIR = DBT_PROJECT_DIR / "models" / "staging" / "base"
-MACRO_FILES = ("parsing.sql",)
+# portable.sql first: parsing.sql's macros call its engine dispatches (DuckDB's here).
+MACRO_FILES = ("portable.sql", "parsing.sql")
 # Base models in dependency order (order_items checks against usable orders, events are typed
 # in two steps).
 BASE_MODELS = (
@@ -50,8 +51,14 @@ def render_base_model(name: str, variables: dict[str, Any], raw_schema: str = "r
         source=lambda _source, table: f"{raw_schema}.{table}",
         ref=lambda model: model,
         config=lambda **_: "",
+        # Only feeds config() above (incremental settings), which inspect ignores.
+        append_by_batch=dict,
         is_incremental=lambda: False,
         this=name,
+        # dbt's adapter.dispatch picks `duckdb__<name>`, else `default__<name>`; `return` hands a
+        # dispatched macro's text back to the calling macro.
+        adapter=_DuckDBDispatch(env),
+        **{"return": lambda value: value},
     )
     for macro_file in MACRO_FILES:
         module = env.from_string(
@@ -59,6 +66,19 @@ def render_base_model(name: str, variables: dict[str, Any], raw_schema: str = "r
         ).module
         env.globals.update({n: getattr(module, n) for n in dir(module) if not n.startswith("_")})
     return env.from_string((BASE_MODEL_DIR / f"{name}.sql").read_text(encoding="utf-8")).render()
+
+
+class _DuckDBDispatch:
+    """The part of dbt's `adapter` the macros use: dispatch to the DuckDB implementation."""
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self._env = env
+
+    def dispatch(self, name: str, _namespace: str | None = None) -> Any:
+        for prefix in ("duckdb__", "default__"):
+            if prefix + name in self._env.globals:
+                return self._env.globals[prefix + name]
+        raise KeyError(f"no DuckDB or default implementation of macro {name!r}")
 
 
 def create_base_views(
