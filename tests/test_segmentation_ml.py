@@ -199,6 +199,19 @@ def test_k_selection_rule(rows, expected_k: int, fragment: str) -> None:
     assert fragment in reason
 
 
+def test_a_refit_keeps_the_previous_k_only_while_it_ties_with_the_best() -> None:
+    # k = 5 and 6 tie on silhouette (within 0.02); 6 has the higher Calinski-Harabasz score.
+    metrics = pd.DataFrame(
+        [(4, 0.40, 900, 0.1, 0.4), (5, 0.483, 1000, 0.1, 0.3), (6, 0.475, 1129, 0.09, 0.28)],
+        columns=["k", "silhouette", "calinski_harabasz", "min_segment_share", "max_segment_share"],
+    )
+    assert choose_k(metrics, SelectionConfig())[0] == 6
+    k, reason = choose_k(metrics, SelectionConfig(), incumbent_k=5)
+    assert k == 5 and "previous model's k" in reason
+    # An incumbent outside the tie does not hold: the data now clearly favours another k.
+    assert choose_k(metrics, SelectionConfig(), incumbent_k=4)[0] == 6
+
+
 def test_drift_flags_a_shifted_population(four_groups, trained) -> None:
     same = trained.model.drift(four_groups)
     assert not same.drifted

@@ -39,23 +39,40 @@ class SegmentationModel:
     def __init__(self, config: SegmentationConfig | None = None) -> None:
         self.config = config or SegmentationConfig()
 
-    def fit(self, features: pd.DataFrame) -> SegmentationModel:
+    def fit(
+        self, features: pd.DataFrame, previous: SegmentationModel | None = None
+    ) -> SegmentationModel:
+        """previous: the model in use (a refit). Its k is kept while it ties with the best
+        (selection.py), and k-means at that k starts from its centroids, so a refit on one more
+        day of data continues the same segments instead of a fresh random local optimum."""
         if len(features) < 3:
             raise ValueError(f"segmentation needs at least 3 customers, got {len(features)}")
         config = self.config
         self.features_ = SegmentationFeatures().fit(features)
         x = self.features_.transform(features)
+        incumbent_k, incumbent_init = None, None
+        if previous is not None and previous.feature_names == self.feature_names:
+            incumbent_k = previous.n_segments
+            # The previous centroids in this fit's scaled units.
+            incumbent_init = self.features_.scaler_.transform(previous.centroids_raw())
         rng = np.random.default_rng(config.random_state)
         selection_rows = sample_rows(len(x), config.selection_sample_size, rng)
         self.selection_: KSelection = select_k(
-            x[selection_rows], config.selection, pinned_k=config.pinned_k
+            x[selection_rows],
+            config.selection,
+            pinned_k=config.pinned_k,
+            incumbent_k=incumbent_k,
+            incumbent_init=incumbent_init,
         )
         fit_rows = sample_rows(len(x), config.fit_sample_size, rng)
-        self.kmeans_ = KMeans(
-            n_clusters=self.selection_.chosen_k,
-            n_init=config.final_n_init,
-            random_state=config.random_state,
-        ).fit(x[fit_rows])
+        chosen_k = self.selection_.chosen_k
+        if chosen_k == incumbent_k:
+            kmeans = KMeans(n_clusters=chosen_k, init=incumbent_init, n_init=1)
+        else:
+            kmeans = KMeans(
+                n_clusters=chosen_k, n_init=config.final_n_init, random_state=config.random_state
+            )
+        self.kmeans_ = kmeans.fit(x[fit_rows])
         self.pca_ = PCA(n_components=2, random_state=config.random_state).fit(x[fit_rows])
         labels = self.kmeans_.predict(x)
         # Default ids: 1 = the largest segment. A refit replaces these by matching (identity.py).

@@ -15,8 +15,10 @@ The rule (documented in the README, every input recorded in `segment_model_selec
    no substantial cluster structure), take the smallest eligible k.
 3. Otherwise the best silhouette wins; any eligible k within `silhouette_tolerance` of it counts
    as a tie (a difference that small does not change how separated the segments are).
-4. Ties go to the highest Calinski-Harabasz score: the variance-ratio form of the elbow, the k
-   where the last added segment still bought the most compactness.
+4. Ties go to the previous model's k when a refit has one among them (segments stay the same
+   from one day to the next while the data does not clearly favour another k), else to the
+   highest Calinski-Harabasz score: the variance-ratio form of the elbow, the k where the last
+   added segment still bought the most compactness.
 """
 
 from __future__ import annotations
@@ -52,9 +54,13 @@ class KSelection:
 
 
 def evaluate_k_range(
-    x: np.ndarray, config: SelectionConfig
+    x: np.ndarray,
+    config: SelectionConfig,
+    incumbent_k: int | None = None,
+    incumbent_init: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, dict[int, KMeans]]:
-    """Fit k-means for each k and score it; rows: k, inertia, silhouette, CH, DB, min share."""
+    """Fit k-means for each k and score it; rows: k, inertia, silhouette, CH, DB, min share.
+    At incumbent_k, k-means starts from incumbent_init (the previous model's centroids)."""
     n = len(x)
     # k-means cannot find more clusters than there are distinct customers (minus one, so the
     # silhouette stays defined).
@@ -70,7 +76,10 @@ def evaluate_k_range(
     sample.sort()
     rows, models = [], {}
     for k in range(config.k_min, k_max + 1):
-        model = KMeans(n_clusters=k, n_init=config.n_init, random_state=config.random_state)
+        if k == incumbent_k and incumbent_init is not None:
+            model = KMeans(n_clusters=k, init=incumbent_init, n_init=1)
+        else:
+            model = KMeans(n_clusters=k, n_init=config.n_init, random_state=config.random_state)
         labels = model.fit_predict(x)
         sample_labels = labels[sample]
         scorable = len(np.unique(sample_labels)) > 1
@@ -112,8 +121,11 @@ def elbow_k(metrics: pd.DataFrame) -> int | None:
     return int(k[np.argmax(chord - ys)])
 
 
-def choose_k(metrics: pd.DataFrame, config: SelectionConfig) -> tuple[int, str]:
-    """Apply the documented rule to the per-k metrics; returns (k, reason in words)."""
+def choose_k(
+    metrics: pd.DataFrame, config: SelectionConfig, incumbent_k: int | None = None
+) -> tuple[int, str]:
+    """Apply the documented rule to the per-k metrics; returns (k, reason in words).
+    incumbent_k: the previous model's k (a refit), kept when it ties with the best."""
     large_enough = metrics[metrics["min_segment_share"] >= config.min_segment_share]
     if large_enough.empty:
         k = int(metrics["k"].min())
@@ -123,14 +135,14 @@ def choose_k(metrics: pd.DataFrame, config: SelectionConfig) -> tuple[int, str]:
         )
     balanced = large_enough[large_enough["max_segment_share"] <= config.max_segment_share]
     if balanced.empty:
-        k, reason = _by_structure(large_enough, config)
+        k, reason = _by_structure(large_enough, config, incumbent_k)
         largest = float(large_enough.loc[large_enough["k"] == k, "max_segment_share"].iloc[0])
         return k, (
             f"{reason}; every k from {int(metrics['k'].min())} to {int(metrics['k'].max())} "
             f"leaves one segment above {config.max_segment_share:.0%} of customers, so the data "
             f"has one dominant group (largest segment {largest:.0%})"
         )
-    k, reason = _by_structure(balanced, config)
+    k, reason = _by_structure(balanced, config, incumbent_k)
     unbalanced = large_enough[large_enough["max_segment_share"] > config.max_segment_share]
     if not unbalanced.empty:
         skipped = ", ".join(str(int(v)) for v in unbalanced["k"])
@@ -141,7 +153,9 @@ def choose_k(metrics: pd.DataFrame, config: SelectionConfig) -> tuple[int, str]:
     return k, reason
 
 
-def _by_structure(eligible: pd.DataFrame, config: SelectionConfig) -> tuple[int, str]:
+def _by_structure(
+    eligible: pd.DataFrame, config: SelectionConfig, incumbent_k: int | None = None
+) -> tuple[int, str]:
     """Steps 2-4 of the rule on the eligible k."""
     best = eligible["silhouette"].max()
     if not np.isfinite(best) or best < config.min_structure_silhouette:
@@ -152,23 +166,36 @@ def _by_structure(eligible: pd.DataFrame, config: SelectionConfig) -> tuple[int,
             f"eligible k = {k} is used"
         )
     ties = eligible[eligible["silhouette"] >= best - config.silhouette_tolerance]
-    chosen = ties.sort_values(["calinski_harabasz", "k"], ascending=[False, True]).iloc[0]
+    if incumbent_k is not None and incumbent_k in set(ties["k"].astype(int)):
+        chosen = ties[ties["k"] == incumbent_k].iloc[0]
+        tie_break = f"k = {incumbent_k} is the previous model's k"
+    else:
+        chosen = ties.sort_values(["calinski_harabasz", "k"], ascending=[False, True]).iloc[0]
+        tie_break = (
+            f"k = {int(chosen['k'])} has the highest Calinski-Harabasz score "
+            f"({chosen['calinski_harabasz']:.0f})"
+        )
     k = int(chosen["k"])
     best_k = int(eligible.loc[eligible["silhouette"].idxmax(), "k"])
     tied = ", ".join(str(int(v)) for v in ties["k"])
     reason = (
         f"k = {k}: silhouette {chosen['silhouette']:.3f} (best {best:.3f} at k = {best_k}); "
         f"k within {config.silhouette_tolerance} of the best silhouette ({tied}) tie, and "
-        f"k = {k} has the highest Calinski-Harabasz score "
-        f"({chosen['calinski_harabasz']:.0f}); smallest segment "
+        f"{tie_break}; smallest segment "
         f"{chosen['min_segment_share']:.1%} >= {config.min_segment_share:.0%}, largest "
         f"{chosen['max_segment_share']:.1%}"
     )
     return k, reason
 
 
-def select_k(x: np.ndarray, config: SelectionConfig, pinned_k: int | None = None) -> KSelection:
-    metrics, models = evaluate_k_range(x, config)
+def select_k(
+    x: np.ndarray,
+    config: SelectionConfig,
+    pinned_k: int | None = None,
+    incumbent_k: int | None = None,
+    incumbent_init: np.ndarray | None = None,
+) -> KSelection:
+    metrics, models = evaluate_k_range(x, config, incumbent_k, incumbent_init)
     if pinned_k is not None:
         if pinned_k not in models:
             raise ValueError(
@@ -176,6 +203,6 @@ def select_k(x: np.ndarray, config: SelectionConfig, pinned_k: int | None = None
             )
         k, reason = pinned_k, f"k = {pinned_k} pinned in config"
     else:
-        k, reason = choose_k(metrics, config)
+        k, reason = choose_k(metrics, config, incumbent_k)
     metrics["chosen"] = metrics["k"] == k
     return KSelection(k, reason, metrics, elbow_k(metrics), models)

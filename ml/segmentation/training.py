@@ -33,7 +33,9 @@ def train_segmentation(
 ) -> TrainingResult:
     """Fit on `features` (customer_features rows). With a previous model, segment ids and names
     carry over to the new segments that match the old ones."""
-    model = SegmentationModel(config).fit(features)
+    # A refit continues the previous segments where the data allows (model.py, selection.py):
+    # two k a hair apart in silhouette would otherwise flip from one day to the next.
+    model = SegmentationModel(config).fit(features, previous=previous)
     config = model.config
     x = model.features_.transform(features)
     rows = sample_rows(
