@@ -20,6 +20,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -836,20 +837,19 @@ def _mapped_select(
     return f"select {', '.join(expressions)} from {scan.alias}"
 
 
-def translate_text(column: str, expr: str, mapping: EntityMapping) -> str:
+def translate_text(
+    column: str,
+    expr: str,
+    mapping: EntityMapping,
+    timestamp_text: Callable[[str, EntityMapping], str] | None = None,
+) -> str:
     """SQL that turns the user's text for one contract column into contract text: the date
     format into ISO, amounts into plain decimals, statuses into contract statuses. A value
-    the mapping cannot translate is kept as written, so staging quarantines it verbatim."""
-    entity = mapping.entity
-    if column in entity.timestamp_columns:
-        if mapping.date_format:
-            fmt = _sql_str(mapping.date_format)
-            return f"coalesce(strftime(try_strptime({expr}, {fmt}), '%Y-%m-%d %H:%M:%S'), {expr})"
-        # ISO 8601 basic dates (19970101) need no date_format.
-        return (
-            f"case when regexp_full_match({expr}, '[0-9]{{8}}') then coalesce(strftime("
-            f"try_strptime({expr}, '%Y%m%d'), '%Y-%m-%d'), {expr}) else {expr} end"
-        )
+    the mapping cannot translate is kept as written, so staging quarantines it verbatim.
+    timestamp_text: the engine's date parsing (DuckDB's by default; the Spark loader passes
+    its own); amounts and statuses are the same SQL on both engines."""
+    if column in mapping.entity.timestamp_columns:
+        return (timestamp_text or duckdb_timestamp_text)(expr, mapping)
     if column in AMOUNT_COLUMNS:
         return _translated_amount(expr, mapping)
     if column == "status" and mapping.status_values:
@@ -859,6 +859,18 @@ def translate_text(column: str, expr: str, mapping: EntityMapping) -> str:
         )
         return f"coalesce(case lower({expr}) {cases} end, {expr})"
     return expr
+
+
+def duckdb_timestamp_text(expr: str, mapping: EntityMapping) -> str:
+    """A landing timestamp in the mapping's date format as ISO text (DuckDB SQL)."""
+    if mapping.date_format:
+        fmt = _sql_str(mapping.date_format)
+        return f"coalesce(strftime(try_strptime({expr}, {fmt}), '%Y-%m-%d %H:%M:%S'), {expr})"
+    # ISO 8601 basic dates (19970101) need no date_format.
+    return (
+        f"case when regexp_full_match({expr}, '[0-9]{{8}}') then coalesce(strftime("
+        f"try_strptime({expr}, '%Y%m%d'), '%Y-%m-%d'), {expr}) else {expr} end"
+    )
 
 
 def _translated_amount(expr: str, mapping: EntityMapping) -> str:

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 
 from ingest.contract import ENTITIES, Entity
 from ingest.landing import (
-    AMOUNT_COLUMNS,
     RAW_SCHEMA,
     LandingError,
     LoadReport,
@@ -41,6 +40,7 @@ from ingest.landing import (
     resolve_files,
     text_delimiter,
     text_encoding,
+    translate_text,
 )
 from ingest.mapping import MAPPING_FILE_NAME, WHITESPACE, EntityMapping, LandingMapping
 from ingest.sniff import describe_delimiter, read_head, sniff_delimiter
@@ -452,50 +452,21 @@ _INTEGER_TYPES = ("tinyint", "smallint", "int", "bigint")
 
 
 def translate_text_spark(column: str, expr: str, mapping: EntityMapping) -> str:
-    """ingest.landing.translate_text in Spark SQL: the date format into ISO text, amounts
-    into plain decimals, statuses into contract statuses; untranslatable values kept."""
-    entity = mapping.entity
-    if column in entity.timestamp_columns:
-        if mapping.date_format:
-            pattern = _sql_str(java_datetime_pattern(mapping.date_format))
-            return (
-                f"coalesce(date_format(try_to_timestamp({expr}, {pattern}), "
-                f"'yyyy-MM-dd HH:mm:ss'), {expr})"
-            )
+    """ingest.landing.translate_text with Spark's date parsing (amounts and statuses are the
+    same SQL on both engines); untranslatable values kept."""
+    return translate_text(column, expr, mapping, timestamp_text=_spark_timestamp_text)
+
+
+def _spark_timestamp_text(expr: str, mapping: EntityMapping) -> str:
+    if mapping.date_format:
+        pattern = _sql_str(java_datetime_pattern(mapping.date_format))
         return (
-            f"case when {expr} rlike '^[0-9]{{8}}$' then coalesce(date_format("
-            f"try_to_timestamp({expr}, 'yyyyMMdd'), 'yyyy-MM-dd'), {expr}) else {expr} end"
+            f"coalesce(date_format(try_to_timestamp({expr}, {pattern}), "
+            f"'yyyy-MM-dd HH:mm:ss'), {expr})"
         )
-    if column in AMOUNT_COLUMNS:
-        return _translated_amount(expr, mapping)
-    if column == "status" and mapping.status_values:
-        cases = " ".join(
-            f"when {_sql_str(k)} then {_sql_str(v)}"
-            for k, v in sorted(mapping.status_values.items())
-        )
-        return f"coalesce(case lower({expr}) {cases} end, {expr})"
-    return expr
-
-
-def _translated_amount(expr: str, mapping: EntityMapping) -> str:
-    if (
-        mapping.decimal_separator == "."
-        and not mapping.thousands_separator
-        and not mapping.currency_symbols
-    ):
-        return expr
-    cleaned = expr
-    for symbol in sorted(mapping.currency_symbols, key=len, reverse=True):
-        cleaned = f"replace({cleaned}, {_sql_str(symbol)}, '')"
-    if mapping.currency_symbols:
-        cleaned = f"trim({cleaned})"
-    thousands = mapping.thousands_separator or ("." if mapping.decimal_separator == "," else None)
-    if thousands:
-        cleaned = f"replace({cleaned}, {_sql_str(thousands)}, '')"
-    if mapping.decimal_separator == ",":
-        cleaned = f"replace({cleaned}, ',', '.')"
     return (
-        f"coalesce(case when try_cast({cleaned} as double) is not null then {cleaned} end, {expr})"
+        f"case when {expr} rlike '^[0-9]{{8}}$' then coalesce(date_format("
+        f"try_to_timestamp({expr}, 'yyyyMMdd'), 'yyyy-MM-dd'), {expr}) else {expr} end"
     )
 
 
