@@ -207,11 +207,7 @@ def load_entity(
 
     if not files:
         if entity.required:
-            looked_for = ", ".join(entity_mapping.default_patterns())
-            raise LandingError(
-                f"{entity_name}: no file found in {landing_dir} (looked for {looked_for}); "
-                f"add one or point `{entity_name}.files` in {MAPPING_FILE_NAME} at your file"
-            )
+            raise no_file_error(entity_mapping, landing_dir)
         create_empty_raw(con, entity)
         report.notes.append(f"no {entity_name} file in {landing_dir}: table left empty")
         _write_load_log(con, entity, report)
@@ -835,6 +831,16 @@ def _mapped_select(
     expressions.append(f"{_sql_str(scan.path.name)} as _source_file")
     expressions.append("_source_row")
     return f"select {', '.join(expressions)} from {scan.alias}"
+
+
+def no_file_error(entity_mapping: EntityMapping, landing_dir: Path) -> LandingError:
+    """A required entity without a landing file: where we looked and how to point at one."""
+    name = entity_mapping.entity.name
+    looked_for = ", ".join(entity_mapping.default_patterns())
+    return LandingError(
+        f"{name}: no file found in {landing_dir} (looked for {looked_for}); "
+        f"add one or point `{name}.files` in {MAPPING_FILE_NAME} at your file"
+    )
 
 
 def translate_text(

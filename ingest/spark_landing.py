@@ -37,6 +37,7 @@ from ingest.landing import (
     _split_python,
     _sql_str,
     detect_format,
+    no_file_error,
     resolve_files,
     text_delimiter,
     text_encoding,
@@ -104,11 +105,7 @@ def load_entity_spark(
     batch = _next_batch(spark, entity)
     if not files:
         if entity.required:
-            looked_for = ", ".join(entity_mapping.default_patterns())
-            raise LandingError(
-                f"{entity_name}: no file found in {landing_dir} (looked for {looked_for}); "
-                f"add one or point `{entity_name}.files` in {MAPPING_FILE_NAME} at your file"
-            )
+            raise no_file_error(entity_mapping, landing_dir)
         _write_empty(spark, entity)
         report.notes.append(f"no {entity_name} file in {landing_dir}: table left empty")
         _write_load_log(spark, entity, report)
