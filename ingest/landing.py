@@ -684,14 +684,7 @@ def _scan_lines(
             con.execute(f"drop table if exists {parser_rejects}_scan")
             return None
         header_line, header_text = first[0]
-        names = _split_python(mapping, delimiter, header_text)
-        if len(set(names)) != len(names) or not all(names):
-            raise LandingError(
-                f"{path}: the header splits into {names} with "
-                f"`delimiter: {describe_delimiter(delimiter or '')}`"
-                f"{' and the mapped widths' if mapping.widths else ''}: names must be unique "
-                "and not empty; check the delimiter/widths, or set `header: false`"
-            )
+        names = header_names(mapping, delimiter, header_text, path)
     elif mapping.column_names:
         names = list(mapping.column_names)
     elif mapping.widths:
@@ -831,6 +824,22 @@ def _mapped_select(
     expressions.append(f"{_sql_str(scan.path.name)} as _source_file")
     expressions.append("_source_row")
     return f"select {', '.join(expressions)} from {scan.alias}"
+
+
+def header_names(
+    mapping: EntityMapping, delimiter: str | None, header_text: str, path: object
+) -> list[str]:
+    """The column names a header line splits into; unique and non-empty, else an error that
+    names the delimiter (or widths) used and the way out."""
+    names = _split_python(mapping, delimiter, header_text)
+    if len(set(names)) != len(names) or not all(names):
+        raise LandingError(
+            f"{path}: the header splits into {names} with "
+            f"`delimiter: {describe_delimiter(delimiter or '')}`"
+            f"{' and the mapped widths' if mapping.widths else ''}: names must be unique "
+            "and not empty; check the delimiter/widths, or set `header: false`"
+        )
+    return names
 
 
 def no_file_error(entity_mapping: EntityMapping, landing_dir: Path) -> LandingError:

@@ -34,9 +34,9 @@ from ingest.landing import (
     _check_columns,
     _headerless_names,
     _Scan,
-    _split_python,
     _sql_str,
     detect_format,
+    header_names,
     no_file_error,
     resolve_files,
     text_delimiter,
@@ -44,7 +44,7 @@ from ingest.landing import (
     translate_text,
 )
 from ingest.mapping import MAPPING_FILE_NAME, WHITESPACE, EntityMapping, LandingMapping
-from ingest.sniff import describe_delimiter, read_head, sniff_delimiter
+from ingest.sniff import read_head, sniff_delimiter
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -361,14 +361,7 @@ def _scan_lines(
         header_line, header_text = int(first["_line"]), str(first["line"])
         if header_line == 1:
             header_text = header_text.lstrip("\ufeff")
-        names = _split_python(mapping, delimiter, header_text)
-        if len(set(names)) != len(names) or not all(names):
-            raise LandingError(
-                f"{path}: the header splits into {names} with "
-                f"`delimiter: {describe_delimiter(delimiter or '')}`"
-                f"{' and the mapped widths' if mapping.widths else ''}: names must be unique "
-                "and not empty; check the delimiter/widths, or set `header: false`"
-            )
+        names = header_names(mapping, delimiter, header_text, path)
     elif mapping.column_names:
         names = list(mapping.column_names)
     elif mapping.widths:

@@ -176,7 +176,7 @@ def dbt_vars(insights: InsightsConfig, warehouse: DuckDBResource) -> dict[str, A
 
 
 @contextmanager
-def _run_settings_env(values: Mapping[str, Any]) -> Iterator[None]:
+def run_settings_env(values: Mapping[str, Any]) -> Iterator[None]:
     """INSIGHTS_DBT_<KEY> env vars while the dbt process is started (it copies os.environ);
     None becomes blank, which run_setting() reads as "use the project default"."""
     names = {
@@ -227,7 +227,7 @@ def _build(
 ) -> Iterator[Any]:
     values = dbt_vars(insights, warehouse)
     other_vars = {k: v for k, v in values.items() if k not in RUN_SETTINGS}
-    with _run_settings_env({k: v for k, v in values.items() if k in RUN_SETTINGS}):
+    with run_settings_env({k: v for k, v in values.items() if k in RUN_SETTINGS}):
         invocation = dbt.cli(
             [
                 "build",

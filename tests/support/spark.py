@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,20 +100,6 @@ def copy_raw_tables(spark: SparkSession, warehouse_path: Path, workdir: Path) ->
     return copied
 
 
-@contextmanager
-def _env(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def run_dbt_on_spark(
     args: list[str], workdir: Path, run_settings: Mapping[str, Any] | None = None
 ) -> Any:
@@ -122,15 +107,13 @@ def run_dbt_on_spark(
     INSIGHTS_DBT_<NAME> env vars the Dagster step sets; returns dbt's result object."""
     from dbt.cli.main import dbtRunner
 
-    env = {
-        f"INSIGHTS_DBT_{k.upper()}": "" if v is None else str(v)
-        for k, v in (run_settings or {}).items()
-    }
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-    with _env(env):
+    from orchestration.defs.dbt import run_settings_env
+
+    with run_settings_env(run_settings or {}):
         return dbtRunner().invoke(
             [
                 *args,
+                "--no-send-anonymous-usage-stats",
                 "--target",
                 "spark",
                 "--profiles-dir",
