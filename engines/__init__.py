@@ -14,9 +14,20 @@ from pathlib import Path
 from engines.base import Engine, EngineError, hash_draw_sql, sample_sql
 
 ENGINES = ("duckdb", "spark")
+# The output of dbt_project/profiles.yml each engine's dbt steps build with: the target follows
+# the engine, so there is no second setting to keep in sync.
+DBT_TARGETS = {"duckdb": "dev", "spark": "spark"}
 
-__all__ = ["ENGINES", "Engine", "EngineError", "EngineSettings", "hash_draw_sql", "open_engine"]
-__all__ += ["sample_sql"]
+__all__ = [
+    "DBT_TARGETS",
+    "ENGINES",
+    "Engine",
+    "EngineError",
+    "EngineSettings",
+    "hash_draw_sql",
+    "open_engine",
+    "sample_sql",
+]
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,10 @@ def build_session(
         .appName("customer-insights")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
+        # The dbt profile's semantics (profiles.yml `spark`: unreadable values and division by
+        # zero give null), for the whole run: dbt-spark sets it on this session when its step
+        # starts, so without it the steps before dbt would run with Spark 4's ANSI default.
+        .config("spark.sql.ansi.enabled", "false")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.warehouse.dir", str(warehouse))

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
+from engines.base import Engine
+from engines.duckdb_engine import DuckDBEngine
 from ingest.contract import ENTITIES
-from ingest.landing import RAW_SCHEMA, table_exists
+from ingest.landing import RAW_SCHEMA
 from ingest.mapping import MAPPING_FILE_NAME
 
 QUARANTINE_SCHEMA = "quarantine"
@@ -103,32 +106,44 @@ class EntityQuarantine:
         return "\n".join(lines)
 
 
-def entity_quarantine(con: duckdb.DuckDBPyConnection, entity: str) -> EntityQuarantine | None:
-    """The quarantine of one entity as the last build left it (None: not built or no rows)."""
-    table = f"quarantine_{entity}"
-    if not table_exists(con, f"{QUARANTINE_SCHEMA}.{table}") or not table_exists(
-        con, f"{RAW_SCHEMA}.{entity}_load"
-    ):
+def entity_quarantine(
+    source: duckdb.DuckDBPyConnection | Engine, entity: str
+) -> EntityQuarantine | None:
+    """The quarantine of one entity as the last build left it (None: not built or no rows).
+    `source`: the warehouse connection, or the run's engine (the same SQL runs on Spark)."""
+    engine = DuckDBEngine(source) if isinstance(source, duckdb.DuckDBPyConnection) else source
+    table = f"{QUARANTINE_SCHEMA}.quarantine_{entity}"
+    if not engine.table_exists(table) or not engine.table_exists(f"{RAW_SCHEMA}.{entity}_load"):
         return None
-    rows_in = con.execute(
-        f"select coalesce(sum(rows_read - rows_suppressed), 0) from {RAW_SCHEMA}.{entity}_load"
-    ).fetchone()[0]
+    rows_in = _rows(
+        engine,
+        f"select coalesce(sum(rows_read - rows_suppressed), 0) from {RAW_SCHEMA}.{entity}_load",
+    )[0][0]
     if not rows_in:
         return None
-    reasons = con.execute(
+    # Per reason: its rows and the first (file, line) it occurs at.
+    reasons = _rows(
+        engine,
         f"""
-        select reason_code, count(*) as n,
-               arg_min(source_file, (source_file, source_row)),
-               arg_min(source_row, (source_file, source_row))
-        from {QUARANTINE_SCHEMA}.{table}
-        group by reason_code
+        select reason_code, n, source_file, source_row
+        from (
+            select reason_code, source_file, source_row,
+                   count(*) over (partition by reason_code) as n,
+                   row_number() over (
+                       partition by reason_code
+                       order by source_file nulls last, source_row nulls last
+                   ) as position
+            from {table}
+        ) as ranked
+        where position = 1
         order by n desc, reason_code
-        """
-    ).fetchall()
-    files = con.execute(
-        f"select source_file from {QUARANTINE_SCHEMA}.{table} "
-        "group by source_file order by count(*) desc, source_file"
-    ).fetchall()
+        """,
+    )
+    files = _rows(
+        engine,
+        f"select source_file from {table} "
+        "group by source_file order by count(*) desc, source_file nulls last",
+    )
     return EntityQuarantine(
         entity=entity,
         rows_in=int(rows_in),
@@ -141,17 +156,26 @@ def entity_quarantine(con: duckdb.DuckDBPyConnection, entity: str) -> EntityQuar
     )
 
 
+def _rows(engine: Engine, query: str) -> list[tuple]:
+    """The query's rows as tuples, SQL nulls as None."""
+    frame = engine.sql(query)
+    return [
+        tuple(None if pd.isna(value) else value for value in row)
+        for row in frame.itertuples(index=False, name=None)
+    ]
+
+
 def _file_name(path: str | None) -> str:
     return Path(path).name if path else "(unknown file)"
 
 
-def quarantine_overview(con: duckdb.DuckDBPyConnection) -> list[EntityQuarantine]:
+def quarantine_overview(con: duckdb.DuckDBPyConnection | Engine) -> list[EntityQuarantine]:
     """Every entity with loaded rows, in contract order."""
     found = (entity_quarantine(con, name) for name in ENTITIES)
     return [q for q in found if q is not None]
 
 
-def over_limit(con: duckdb.DuckDBPyConnection, max_share: float) -> list[EntityQuarantine]:
+def over_limit(con: duckdb.DuckDBPyConnection | Engine, max_share: float) -> list[EntityQuarantine]:
     """The entities with more than `max_share` of their rows quarantined."""
     return [q for q in quarantine_overview(con) if q.share > max_share]
 

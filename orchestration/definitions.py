@@ -36,7 +36,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         sensors=SENSORS,
         resources=build_resources(settings),
         # Steps share one DuckDB file that allows a single writer process: run them in one
-        # process, one after another; the pool serialises runs (see dagster.yaml).
+        # process, one after another; the pool serialises runs (see dagster.yaml). The Spark
+        # engine needs it too: the run's SparkSession, and dbt-spark's session mode, live in
+        # this process (docs/scaling.md, "Orchestration").
         executor=dg.in_process_executor,
     )
 

@@ -278,6 +278,7 @@ def test_nothing_on_or_after_the_as_of_date_is_read(hand: duckdb.DuckDBPyConnect
 def test_without_events_the_columns_are_null_and_the_metadata_says_why(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
+    from engines.duckdb_engine import DuckDBEngine
     from orchestration.defs.behaviour import BEHAVIOUR_MART, behaviour_metadata
 
     root = tmp_path_factory.mktemp("no_events")
@@ -289,7 +290,7 @@ def test_without_events_the_columns_are_null_and_the_metadata_says_why(
             "count(reminder_delay_hours), any_value(decision_note), any_value(channel_note) "
             "from marts.customer_behaviour"
         ).fetchone()
-        metadata = behaviour_metadata(con, *BEHAVIOUR_MART)
+        metadata = behaviour_metadata(DuckDBEngine(con), *BEHAVIOUR_MART)
     finally:
         con.close()
     reason = "no events in the behaviour window"

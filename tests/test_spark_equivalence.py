@@ -1,24 +1,25 @@
-"""The dbt project on Apache Spark (dbt-spark, session mode, local Spark on 2 cores) builds the
-same marts as on DuckDB: the demo warehouse's landing tables are copied into Spark's `raw`
-database, every model up to the marts plus the quarantine and its audit is built with
-`dbt build --target spark` (data tests included), and the feature marts are compared row by row
-with the DuckDB refresh of the same data."""
+"""A Dagster refresh on Apache Spark builds the same marts as on DuckDB: with
+INSIGHTS_ENGINE=spark the refresh job's raw assets load the demo landing files with Spark's
+readers and its `dbt_models` step runs `dbt build --target spark` in this process (dbt-spark,
+session mode, the test session's local Spark on 2 cores), data tests included; the feature
+marts are compared row by row with the DuckDB refresh of the same data (`demo_warehouse`)."""
 
 from __future__ import annotations
 
 import decimal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.refresh import RefreshedWarehouse
+from tests.refresh import RefreshedWarehouse, refresh
 from tests.support.spark import (
-    copy_raw_tables,
     failures,
     java_available,
     run_dbt_on_spark,
@@ -49,43 +50,86 @@ ENGINE_SPECIFIC = {"inputs_fingerprint", "loaded_at"}
 RELATIVE_TOLERANCE = 1e-9
 
 
+@dataclass
+class SparkRefresh:
+    spark: object
+    run: RefreshedWarehouse
+    seconds: float
+
+
+def _raw_and_dbt_models() -> list[dg.AssetKey]:
+    from orchestration.defs.dbt import dbt_models
+    from orchestration.defs.landing import RAW_ASSETS
+
+    return [key for assets in (*RAW_ASSETS, dbt_models) for key in assets.keys]
+
+
+def _spark_refresh(landing: Path, workdir: Path, **options: object) -> RefreshedWarehouse:
+    """The refresh job on the Spark engine (the running test session is the run's session)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("INSIGHTS_ENGINE", "spark")
+        return refresh(landing, workdir / "warehouse.duckdb", raise_on_error=False, **options)
+
+
 @pytest.fixture(scope="session")
 def spark_build(
     demo_warehouse: RefreshedWarehouse,
     spark_session,  # noqa: F811
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[object, object, float]]:
-    """The session's local Spark, with the demo data's marts built on it by dbt."""
+) -> Iterator[SparkRefresh]:
+    """The demo landing files refreshed through Dagster on the session's local Spark: raw
+    assets and the dbt models (everything but the serving models)."""
     pytest.importorskip("dbt.adapters.spark", reason="dbt-spark is a project dependency")
-    workdir = tmp_path_factory.mktemp("spark-dbt")
-    copy_raw_tables(spark_session, demo_warehouse.warehouse_path, workdir)
     started = time.monotonic()
-    result = run_dbt_on_spark(
-        ["build", "--select", "+marts", "+quarantine"],
-        workdir,
-        # The settings the DuckDB refresh ran with (orchestration/defs/dbt.py dbt_vars).
-        {"as_of": None, "run_date": datetime.now(UTC).date().isoformat()},
+    run = _spark_refresh(
+        demo_warehouse.landing_dir,
+        tmp_path_factory.mktemp("spark-refresh"),
+        asset_selection=_raw_and_dbt_models(),
     )
-    yield spark_session, result, time.monotonic() - started
+    yield SparkRefresh(spark_session, run, time.monotonic() - started)
 
 
-def test_dbt_builds_and_tests_every_model_up_to_the_marts_on_spark(spark_build) -> None:
-    _, result, seconds = spark_build
-    assert result.success, failures(result)
-    statuses = {node_result.node.name: str(node_result.status) for node_result in result.result}
-    # Staging, the quarantine and its share tests, snapshots and marts all ran, and passed.
-    for name in ("stg_landing__orders", "quarantine_events", "load_audit", "churn_training_set"):
-        assert statuses.get(name) == "success", (name, statuses.get(name))
-    assert any(name.startswith("quarantine_share_within_limit") for name in statuses)
-    print(f"dbt build on Spark: {seconds:.0f} s")
+def _assert_succeeded(build: SparkRefresh) -> None:
+    failed = [
+        f"{e.step_key}: {e.event_specific_data.error.message}"
+        for e in build.run.result.all_events
+        if e.is_step_failure
+    ]
+    assert build.run.result.success, failed
+
+
+def test_the_dagster_refresh_builds_and_tests_every_dbt_model_on_spark(spark_build) -> None:
+    _assert_succeeded(spark_build)
+    result = spark_build.run.result
+    materialized = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    # Every model, seed and raw table of the selection: one materialization each.
+    expected = {key.to_user_string() for key in _raw_and_dbt_models()}
+    assert set(materialized) == expected
+    for key in ("staging/stg_landing__orders", "quarantine/load_audit", "marts/churn_training_set"):
+        assert materialized[key]["status"].value == "success", key
+    # Table metadata read from Spark, as the DuckDB path reads it from the warehouse.
+    features = materialized["marts/customer_features"]
+    assert features["dagster/row_count"].value == (
+        spark_build.spark.table("marts.customer_features").count()
+    )
+    assert features["dagster/table_name"].value == "marts.customer_features"
+    assert "share_with_decision_style" in materialized["marts/customer_behaviour"]
+    # The dbt tests became asset check results, all passed (quarantine share tests included).
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(check.passed for check in checks)
+    assert any(c.check_name.startswith("quarantine_share_within_limit") for c in checks)
+    print(f"Dagster refresh of raw + dbt models on Spark: {spark_build.seconds:.0f} s")
 
 
 @pytest.mark.parametrize("table", sorted(COMPARED))
 def test_spark_marts_equal_duckdb_marts(
     spark_build, demo_warehouse: RefreshedWarehouse, table: str
 ) -> None:
-    spark, result, _ = spark_build
-    assert result.success, failures(result)
+    _assert_succeeded(spark_build)
+    spark = spark_build.spark
     keys = COMPARED[table]
     duck = demo_warehouse.query(f"select * from {table}")
     on_spark = spark.table(table).toPandas()
@@ -148,8 +192,8 @@ def _is_temporal(series: pd.Series) -> bool:
 def test_a_second_spark_run_keeps_the_unchanged_cutoffs(spark_build, tmp_path: Path) -> None:
     """Incremental on Spark: with nothing changed, the snapshot models drop and rebuild only
     the as-of cutoff's partition (it has no fingerprint) and keep the historical ones."""
-    spark, result, _ = spark_build
-    assert result.success, failures(result)
+    _assert_succeeded(spark_build)
+    spark = spark_build.spark
     table = "marts.customer_feature_snapshots"
     per_cutoff = "select cutoff_date, count(*) as n from {} group by cutoff_date"
     before = {row.cutoff_date: row.n for row in spark.sql(per_cutoff.format(table)).collect()}
@@ -168,3 +212,31 @@ def test_a_second_spark_run_keeps_the_unchanged_cutoffs(spark_build, tmp_path: P
     kept = {f for f in files_before if f"cutoff_date={as_of.isoformat()}" not in f}
     assert kept and kept <= files_after
     assert not {f for f in files_before if f"cutoff_date={as_of.isoformat()}" in f} & files_after
+
+
+def test_a_failed_dbt_test_on_spark_fails_the_step_naming_the_quarantined_file(
+    demo_warehouse: RefreshedWarehouse, spark_build, tmp_path: Path
+) -> None:
+    """With every order amount above INSIGHTS_MAX_ABS_AMOUNT the orders quarantine share test
+    fails on Spark, and the dbt step fails as on DuckDB: which entity, file and reason, read
+    from Spark's quarantine tables. Last in this module: it rebuilds the orders base and
+    quarantine models with the tighter limit (nothing downstream of them is rebuilt)."""
+    _assert_succeeded(spark_build)
+    selection = [
+        dg.AssetKey(["staging", "base_landing__orders"]),
+        dg.AssetKey(["quarantine", "quarantine_orders"]),
+    ]
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("INSIGHTS_MAX_ABS_AMOUNT", "0.001")
+        run = _spark_refresh(demo_warehouse.landing_dir, tmp_path, asset_selection=selection)
+    assert not run.result.success
+    failure = next(e for e in run.result.all_events if e.is_step_failure)
+    assert failure.step_key == "dbt_models"
+    message = failure.event_specific_data.error.message
+    assert "Stopped after loading" in message, message
+    assert "orders: " in message and "more than the 20% allowed" in message, message
+    assert "amount_out_of_range" in message and "File: orders" in message, message
+    checks = run.result.get_asset_check_evaluations()
+    assert any(
+        c.check_name.startswith("quarantine_share_within_limit") and not c.passed for c in checks
+    )

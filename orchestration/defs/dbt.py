@@ -29,6 +29,7 @@ from ingest.mapping import dbt_vars as mapping_dbt_vars
 from ingest.mapping import load_mapping
 from ingest.quarantine_report import over_limit, quarantine_failure_message
 from orchestration.defs.behaviour import behaviour_metadata
+from orchestration.defs.engine import EngineResource, engine_table_metadata
 from orchestration.defs.landing import OWNERS
 from orchestration.defs.resources import (
     DAILY_FRESHNESS,
@@ -36,7 +37,7 @@ from orchestration.defs.resources import (
     WAREHOUSE_POOL,
     InsightsConfig,
 )
-from orchestration.defs.warehouse import classify_infrastructure_error, table_metadata
+from orchestration.defs.warehouse import classify_infrastructure_error
 from orchestration.project import dbt_project
 from orchestration.settings import max_abs_amount
 from privacy.redaction import redact_quoted
@@ -221,6 +222,7 @@ class DbtBuildConfig(dg.Config):
 def _build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
+    engine: EngineResource,
     insights: InsightsConfig,
     warehouse: DuckDBResource,
     full_refresh: bool = False,
@@ -228,14 +230,15 @@ def _build(
     values = dbt_vars(insights, warehouse)
     other_vars = {k: v for k, v in values.items() if k not in RUN_SETTINGS}
     with run_settings_env({k: v for k, v in values.items() if k in RUN_SETTINGS}):
-        invocation = dbt.cli(
+        # The engine picks the dbt target and how dbt runs (a subprocess, or in this process).
+        invocation = engine.run_dbt(
+            dbt,
             [
                 "build",
                 *(["--vars", json.dumps(other_vars)] if other_vars else []),
                 *(["--full-refresh"] if full_refresh else []),
             ],
-            context=context,
-            raise_on_error=False,
+            context,
         )
     failpoint("dbt:started")
     try:
@@ -244,7 +247,7 @@ def _build(
         _keep_partial_parse(_target_dir_of(invocation))
     finally:
         prune_dbt_targets(_target_dir_of(invocation).parent)
-    yield from _with_table_metadata(context, events, warehouse)
+    yield from _with_table_metadata(context, events, engine)
     if not invocation.is_successful():
         error = str(invocation.get_error())
         cause = classify_infrastructure_error(
@@ -253,7 +256,7 @@ def _build(
         if cause is None:
             # A load that is mostly quarantined fails the quarantine-share test: say which
             # file, reasons and mapping.yaml key instead of the generic message.
-            _raise_if_too_much_quarantined(insights, warehouse)
+            _raise_if_too_much_quarantined(insights, engine)
         raise dg.Failure(
             description=cause or _build_failure_description(error),
             metadata={"dbt_error": dbt_error_summary(error)},
@@ -327,11 +330,11 @@ def _build_failure_description(error: str, lines: int = 4) -> str:
     return f"dbt build failed{detail}. Downstream assets were not run."
 
 
-def _raise_if_too_much_quarantined(insights: InsightsConfig, warehouse: DuckDBResource) -> None:
+def _raise_if_too_much_quarantined(insights: InsightsConfig, engine: EngineResource) -> None:
     """A build stopped by the quarantine share test fails with what went wrong and where."""
     share = insights.settings().max_quarantine_share
-    with warehouse.get_connection() as con:
-        entities = over_limit(con, share)
+    with engine.get_engine() as sql_engine:
+        entities = over_limit(sql_engine, share)
     if entities:
         raise dg.Failure(
             description=quarantine_failure_message(entities, share),
@@ -355,11 +358,12 @@ def dbt_models(
     context: dg.AssetExecutionContext,
     config: DbtBuildConfig,
     dbt: DbtCliResource,
+    engine: EngineResource,
     insights: InsightsConfig,
     warehouse: DuckDBResource,
 ) -> Iterator[Any]:
     """Staging, quarantine, intermediate and marts models, seeds and their tests."""
-    yield from _build(context, dbt, insights, warehouse, config.full_refresh)
+    yield from _build(context, dbt, engine, insights, warehouse, config.full_refresh)
 
 
 @dbt_assets(
@@ -374,27 +378,28 @@ def dbt_models(
 def dbt_serving_models(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
+    engine: EngineResource,
     insights: InsightsConfig,
     warehouse: DuckDBResource,
 ) -> Iterator[Any]:
     """The analytics tables for BI (customer_360, segment_summary, ...), built from the marts
     and the ML outputs; the publish asset copies them into the serving database."""
-    yield from _build(context, dbt, insights, warehouse)
+    yield from _build(context, dbt, engine, insights, warehouse)
 
 
 def _with_table_metadata(
-    context: dg.AssetExecutionContext, events: list[Any], warehouse: DuckDBResource
+    context: dg.AssetExecutionContext, events: list[Any], engine: EngineResource
 ) -> Iterator[Any]:
-    manifest = dbt_project.manifest_path
-    nodes = _manifest_columns(json.loads(manifest.read_text()))
-    with warehouse.get_connection() as con:
-        tables = {
-            (schema, name)
-            for schema, name in con.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_type = 'BASE TABLE'"
-            ).fetchall()
-        }
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    nodes = _manifest_columns(manifest)
+    # Row counts and schemas of tables, not views (a count would run the view's query).
+    tables = {
+        (node["schema"], node["name"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed", "snapshot")
+        and node.get("config", {}).get("materialized") not in ("view", "ephemeral")
+    }
+    with engine.get_engine() as sql_engine:
         for event in events:
             if isinstance(event, dg.Output):
                 key = context.asset_key_for_output(event.output_name)
@@ -405,9 +410,12 @@ def _with_table_metadata(
             if key is not None:
                 relation = tuple(key.path)
                 if relation in tables:
-                    extra = table_metadata(con, *relation, descriptions=nodes.get(relation))
-                    extra.update(behaviour_metadata(con, *relation))
-                    event = event.with_metadata({**event.metadata, **extra})
+                    extra = engine_table_metadata(
+                        sql_engine, *relation, descriptions=nodes.get(relation)
+                    )
+                    if extra:
+                        extra.update(behaviour_metadata(sql_engine, *relation))
+                        event = event.with_metadata({**event.metadata, **extra})
             yield event
 
 

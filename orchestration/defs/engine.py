@@ -4,23 +4,30 @@ DuckDB: an Engine over the run's warehouse connection (WarehouseResource: same f
 Spark: one SparkSession, started on first use and stopped when the run ends (the job runs
 in-process, so every step of the run shares it). Assets ask for an Engine and never test which
 one they got; pyspark is imported by engines/spark_engine.py only.
+
+The dbt steps run dbt through `run_dbt`: on DuckDB dagster-dbt's CLI resource (a subprocess that
+opens the warehouse file itself), on Spark dbt-core's dbtRunner in this process, because
+dbt-spark's `method: session` joins the SparkSession of the process it runs in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 from pydantic import Field, PrivateAttr
 
-from engines import EngineSettings
+from engines import DBT_TARGETS, EngineSettings
 from engines.base import Engine
+from orchestration.defs.dbt_in_process import InProcessDbtInvocation
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.warehouse import described_table
+from orchestration.project import dbt_project
 from orchestration.settings import engine_settings
 
 
@@ -74,15 +81,43 @@ class EngineResource(dg.ConfigurableResource):
         with self.warehouse.get_connection() as con:
             yield DuckDBEngine(con)
 
+    def run_dbt(
+        self, dbt: DbtCliResource, args: Sequence[str], context: dg.AssetExecutionContext
+    ) -> Any:
+        """`dbt <args>` for the step's selected models and tests, with the dbt target of this
+        run's engine. Returns an invocation with DbtCliInvocation's stream(), is_successful(),
+        get_error(), target_path and project_dir; a failed build does not raise here.
+
+        DuckDB: the CLI resource's subprocess, started now and streamed by the caller. Spark:
+        dbtRunner in this process, finished on return; the run's session is started first (with
+        the engine's master, warehouse folder, metastore and conf), so dbt-spark's
+        `SparkSession.builder.getOrCreate()` joins it instead of starting a default one."""
+        settings = self.settings()
+        target = DBT_TARGETS.get(settings.name)
+        if target is None:
+            raise dg.Failure(
+                f"engine={settings.name!r} is not duckdb or spark", allow_retries=False
+            )
+        if settings.name == "duckdb":
+            return dbt.cli([*args, "--target", target], context=context, raise_on_error=False)
+        with self.get_engine():
+            return InProcessDbtInvocation.run(
+                args, context=context, dbt_project=dbt_project, target=target
+            )
+
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._spark is not None:
             self._spark.close()
             self._spark = None
 
 
-def engine_table_metadata(engine: Engine, schema: str, table: str) -> dict[str, object]:
-    """warehouse.table_metadata for a table in whichever engine holds it."""
+def engine_table_metadata(
+    engine: Engine, schema: str, table: str, descriptions: dict[str, str] | None = None
+) -> dict[str, object]:
+    """warehouse.table_metadata for a table in whichever engine holds it ({} if missing)."""
     columns = engine.columns(f"{schema}.{table}")
     if not columns:
         return {}
-    return described_table(schema, table, columns, engine.row_count(f"{schema}.{table}"))
+    return described_table(
+        schema, table, columns, engine.row_count(f"{schema}.{table}"), descriptions
+    )

@@ -1,7 +1,7 @@
 """Apache Spark in tests: one local SparkSession per test session (the `spark_session` fixture;
-a local Spark takes 20-30 s to start, and a process can hold only one), the landing raw tables
-copied from a DuckDB warehouse (what the DuckDB loader wrote), and dbt run in this process so
-dbt-spark's `method: session` finds that SparkSession instead of starting another.
+a local Spark takes 20-30 s to start, and a process can hold only one; a Dagster run with
+INSIGHTS_ENGINE=spark joins it), and dbt run directly in this process so dbt-spark's
+`method: session` finds that SparkSession instead of starting another.
 
 Import the fixture into a test module: `from tests.support.spark import spark_session`. Tests
 that need it skip, saying why, on a machine without Java."""
@@ -15,18 +15,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pytest
 
 from orchestration.project import DBT_PROJECT_DIR
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-RAW_SCHEMA = "raw"
-# Besides the entity tables, the quarantine and audit models read these per entity.
-RAW_SUFFIXES = ("", "_rejects", "_load")
-ENTITIES = ("customers", "orders", "order_items", "events")
 
 
 def java_missing() -> str | None:
@@ -74,30 +68,6 @@ def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSes
     spark = start_local_spark(tmp_path_factory.mktemp("spark"))
     yield spark
     spark.stop()
-
-
-def copy_raw_tables(spark: SparkSession, warehouse_path: Path, workdir: Path) -> list[str]:
-    """Spark's `raw.<entity>`, `raw.<entity>_rejects` and `raw.<entity>_load` tables, as Parquet
-    tables holding what the DuckDB loader wrote to the same names in `warehouse_path`."""
-    parquet_dir = workdir / "raw_parquet"
-    parquet_dir.mkdir(parents=True, exist_ok=True)
-    spark.sql(f"create database if not exists {RAW_SCHEMA}")
-    copied = []
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        for entity in ENTITIES:
-            for suffix in RAW_SUFFIXES:
-                table = f"{entity}{suffix}"
-                # A folder per table: Spark (and Hive) tables live in folders, not files.
-                path = parquet_dir / table
-                path.mkdir(exist_ok=True)
-                con.execute(
-                    f"copy (select * from {RAW_SCHEMA}.{table}) to '{path / 'part-0.parquet'}' "
-                    "(format parquet)"
-                )
-                spark.sql(f"drop table if exists {RAW_SCHEMA}.{table}")
-                spark.sql(f"create table {RAW_SCHEMA}.{table} using parquet location '{path}'")
-                copied.append(f"{RAW_SCHEMA}.{table}")
-    return copied
 
 
 def run_dbt_on_spark(
