@@ -86,6 +86,19 @@ class Engine(Protocol):
         column -> portable type `schema`. Returns the rows written."""
         ...
 
+    def replace_rows(
+        self,
+        source: str,
+        target: str,
+        key: str,
+        value: object,
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        """Replace the target's rows whose `key` equals `value` with the source table's rows
+        (optionally only `columns`), inside the engine: an idempotent history such as one
+        as-of date per run. Creates the target if missing; new source columns are added."""
+        ...
+
     def columns(self, table: str) -> list[tuple[str, str]]:
         """(column, type) of the table in order, [] if it does not exist."""
         ...

@@ -127,6 +127,34 @@ class DuckDBEngine:
             reader.close()
         return written
 
+    def replace_rows(
+        self,
+        source: str,
+        target: str,
+        key: str,
+        value: object,
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        """One transaction: delete the key's rows, insert the source's (by name)."""
+        selected = ", ".join(columns) if columns else "*"
+        if "." in target:
+            self.con.execute(f"create schema if not exists {target.split('.')[0]}")
+        self.con.execute("begin transaction")
+        try:
+            self.con.execute(
+                f"create table if not exists {target} as select {selected} from {source} limit 0"
+            )
+            present = {c for c, _ in self.columns(target)}
+            for column, dtype in self.columns(source):
+                if column not in present and (not columns or column in columns):
+                    self.con.execute(f'alter table {target} add column "{column}" {dtype}')
+            self.con.execute(f"delete from {target} where {key} = ?", [value])
+            self.con.execute(f"insert into {target} by name select {selected} from {source}")
+            self.con.execute("commit")
+        except Exception:
+            self.con.execute("rollback")
+            raise
+
     def columns(self, table: str) -> list[tuple[str, str]]:
         schema, name = table.split(".") if "." in table else ("main", table)
         return [

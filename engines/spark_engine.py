@@ -176,6 +176,31 @@ class SparkEngine:
             shared.destroy()
         return self.spark.table(target).count()
 
+    def replace_rows(
+        self,
+        source: str,
+        target: str,
+        key: str,
+        value: object,
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        """The kept rows and the source's written to a staging table that then takes the
+        target's name (Spark cannot overwrite a table it is reading)."""
+        from pyspark.sql import functions as F
+
+        self._create_schema(target)
+        new_rows = self.frame(source, columns)
+        if not self.table_exists(target):
+            new_rows.write.saveAsTable(target)
+            return
+        kept = self.spark.table(target).where(~F.col(key).eqNullSafe(F.lit(value)))
+        combined = kept.unionByName(new_rows, allowMissingColumns=True)
+        staging = f"{target}__replacing"
+        self.spark.sql(f"drop table if exists {staging}")
+        combined.write.saveAsTable(staging)
+        self.spark.sql(f"drop table {target}")
+        self.spark.sql(f"alter table {staging} rename to {target}")
+
     def columns(self, table: str) -> list[tuple[str, str]]:
         if not self.table_exists(table):
             return []
