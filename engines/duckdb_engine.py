@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 if TYPE_CHECKING:
     from ingest.landing import LoadReport, Suppression
@@ -126,6 +127,19 @@ class DuckDBEngine:
         finally:
             reader.close()
         return written
+
+    def arrow_batches(self, table: str, batch_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        reader = self.con.cursor()
+        try:
+            batches = reader.execute(f"select * from {table}").to_arrow_reader(batch_rows)
+            empty = True
+            for batch in batches:
+                empty = False
+                yield batch
+            if empty:
+                yield pa.RecordBatch.from_pylist([], schema=batches.schema)
+        finally:
+            reader.close()
 
     def replace_rows(
         self,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow as pa
 
 from engines.base import (
     EngineError,
@@ -175,6 +176,12 @@ class SparkEngine:
         finally:
             shared.destroy()
         return self.spark.table(target).count()
+
+    def arrow_batches(self, table: str, batch_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """Collected to the driver through Arrow (DataFrame.toArrow), then split."""
+        collected = self.spark.table(table).toArrow()
+        batches = collected.to_batches(max_chunksize=batch_rows)
+        yield from batches or [pa.RecordBatch.from_pylist([], schema=collected.schema)]
 
     def replace_rows(
         self,

@@ -13,6 +13,7 @@ from engines import EngineError, EngineSettings, open_engine
 from engines.base import Engine
 from engines.duckdb_engine import DuckDBEngine
 from orchestration.settings import SettingsError, engine_settings
+from tests.support.frames import comparable
 from tests.support.spark import spark_session  # noqa: F401 (fixture)
 
 
@@ -256,21 +257,6 @@ def fitted_models() -> tuple[pd.DataFrame, object, object]:
     return features, prediction, segmentation
 
 
-def _comparable(frame: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
-    """Rows by customer, dates as timestamps, nulls as NaN/None (engines type them apart)."""
-    out = frame.sort_values("customer_id", ignore_index=True)[list(schema)].copy()
-    for column, kind in schema.items():
-        if kind == "date":
-            out[column] = pd.to_datetime(out[column]).astype("datetime64[ns]")
-        elif kind in ("double", "bigint"):
-            out[column] = pd.to_numeric(out[column]).astype(float)
-        elif kind == "string":
-            out[column] = out[column].astype(object).where(out[column].notna(), None)
-        elif kind == "boolean":
-            out[column] = out[column].astype(bool)
-    return out
-
-
 def test_distributed_scores_and_segments_equal_the_in_process_call(
     engine: Engine, fitted_models: tuple
 ) -> None:
@@ -294,8 +280,8 @@ def test_distributed_scores_and_segments_equal_the_in_process_call(
             "seam.customer_features", target, function, schema, batch_rows=90
         )
         assert written == len(features)
-        expected = _comparable(function(features), schema)
-        got = _comparable(engine.read_table(target), schema)
+        expected = comparable(function(features), schema)
+        got = comparable(engine.read_table(target), schema)
         pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, atol=1e-12)
     scores = engine.read_table("seam.churn_scores")
     assert scores["churn_probability"].notna().sum() > 300  # buyers scored, sign-ups not
