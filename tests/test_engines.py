@@ -89,6 +89,14 @@ def test_replace_rows_keeps_an_idempotent_history(engine: Engine) -> None:
     assert history["n"].tolist() == [3, 2]
     assert pd.isna(history["score"].iloc[0]) and history["score"].iloc[1] == pytest.approx(1.8)
 
+    # Arrow batches (the serving copy): every row, the table's columns, one batch when empty.
+    batches = list(engine.arrow_batches("seam.history", batch_rows=2))
+    assert sum(b.num_rows for b in batches) == 5 and len(batches) >= 3
+    assert batches[0].schema.names == ["day", "customer_id", "score"]
+    engine.execute("create table seam.nothing as select * from seam.history where score > 5")
+    (empty,) = engine.arrow_batches("seam.nothing")
+    assert empty.num_rows == 0 and empty.schema.names == ["day", "customer_id", "score"]
+
 
 def test_sample_draws_the_same_rows_on_every_engine(engine: Engine) -> None:
     frame = _customers(200)
