@@ -3,7 +3,7 @@
     python -m bench.churn_sample --warehouse /path/to/warehouse.duckdb [--caps 5000 20000 0]
 
 Samples marts.churn_training_set of a built warehouse as the churn_model asset does (in the
-warehouse, `sampled_training_set_sql`) and trains the churn and value models
+warehouse, `sampled_training_set`) and trains the churn and value models
 (`ml.prediction.train_prediction`) for several values of `max_rows_per_cutoff` (0: every row).
 Prints, per cap, the wall time (load + train), the validation rows, the selected churn model's
 validation ROC AUC and top-decile lift, and the value model's Spearman correlation. The
@@ -20,9 +20,10 @@ from pathlib import Path
 
 import duckdb
 
+from engines.duckdb_engine import DuckDBEngine
 from ml.prediction.churn import ChurnConfig
 from ml.prediction.training import train_prediction
-from orchestration.defs.prediction import sampled_training_set_sql
+from orchestration.defs.prediction import sampled_training_set
 
 
 @dataclass
@@ -40,7 +41,7 @@ def load_training_set(warehouse: Path, cap: int):
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         horizon = con.execute("select churn_horizon_days from marts.run_context").fetchall()[0][0]
-        frame = con.execute(sampled_training_set_sql(ChurnConfig().active_window_days, cap)).df()
+        frame = sampled_training_set(DuckDBEngine(con), ChurnConfig().active_window_days, cap)
     finally:
         con.close()
     return frame, horizon

@@ -7,13 +7,15 @@ Table names are `schema.name`; frames cross the seam as pandas.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import pandas as pd
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from ingest.landing import LoadReport, Suppression
     from ingest.mapping import LandingMapping
 
@@ -84,6 +86,24 @@ class Engine(Protocol):
         """Apply `function` to the source table batch by batch, in the engine's workers (never
         the whole table in this process), writing the results to `target` (replaced) with the
         column -> portable type `schema`. Returns the rows written."""
+        ...
+
+    def arrow_batches(self, table: str, batch_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """The table as Arrow record batches in this process, at least one (for the schema),
+        e.g. to copy it into another database; the caller decides whether it fits."""
+        ...
+
+    def replace_rows(
+        self,
+        source: str,
+        target: str,
+        key: str,
+        value: object,
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        """Replace the target's rows whose `key` equals `value` with the source table's rows
+        (optionally only `columns`), inside the engine: an idempotent history such as one
+        as-of date per run. Creates the target if missing; new source columns are added."""
         ...
 
     def columns(self, table: str) -> list[tuple[str, str]]:

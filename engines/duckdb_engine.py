@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 if TYPE_CHECKING:
     from ingest.landing import LoadReport, Suppression
@@ -126,6 +127,47 @@ class DuckDBEngine:
         finally:
             reader.close()
         return written
+
+    def arrow_batches(self, table: str, batch_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        reader = self.con.cursor()
+        try:
+            batches = reader.execute(f"select * from {table}").to_arrow_reader(batch_rows)
+            empty = True
+            for batch in batches:
+                empty = False
+                yield batch
+            if empty:
+                yield pa.RecordBatch.from_pylist([], schema=batches.schema)
+        finally:
+            reader.close()
+
+    def replace_rows(
+        self,
+        source: str,
+        target: str,
+        key: str,
+        value: object,
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        """One transaction: delete the key's rows, insert the source's (by name)."""
+        selected = ", ".join(columns) if columns else "*"
+        if "." in target:
+            self.con.execute(f"create schema if not exists {target.split('.')[0]}")
+        self.con.execute("begin transaction")
+        try:
+            self.con.execute(
+                f"create table if not exists {target} as select {selected} from {source} limit 0"
+            )
+            present = {c for c, _ in self.columns(target)}
+            for column, dtype in self.columns(source):
+                if column not in present and (not columns or column in columns):
+                    self.con.execute(f'alter table {target} add column "{column}" {dtype}')
+            self.con.execute(f"delete from {target} where {key} = ?", [value])
+            self.con.execute(f"insert into {target} by name select {selected} from {source}")
+            self.con.execute("commit")
+        except Exception:
+            self.con.execute("rollback")
+            raise
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         schema, name = table.split(".") if "." in table else ("main", table)

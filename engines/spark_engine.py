@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow as pa
 
 from engines.base import (
     EngineError,
@@ -179,6 +180,37 @@ class SparkEngine:
         finally:
             shared.destroy()
         return self.spark.table(target).count()
+
+    def arrow_batches(self, table: str, batch_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """Collected to the driver through Arrow (DataFrame.toArrow), then split."""
+        collected = self.spark.table(table).toArrow()
+        batches = collected.to_batches(max_chunksize=batch_rows)
+        yield from batches or [pa.RecordBatch.from_pylist([], schema=collected.schema)]
+
+    def replace_rows(
+        self,
+        source: str,
+        target: str,
+        key: str,
+        value: object,
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        """The kept rows and the source's written to a staging table that then takes the
+        target's name (Spark cannot overwrite a table it is reading)."""
+        from pyspark.sql import functions as F
+
+        self._create_schema(target)
+        new_rows = self.frame(source, columns)
+        if not self.table_exists(target):
+            new_rows.write.saveAsTable(target)
+            return
+        kept = self.spark.table(target).where(~F.col(key).eqNullSafe(F.lit(value)))
+        combined = kept.unionByName(new_rows, allowMissingColumns=True)
+        staging = f"{target}__replacing"
+        self.spark.sql(f"drop table if exists {staging}")
+        combined.write.saveAsTable(staging)
+        self.spark.sql(f"drop table {target}")
+        self.spark.sql(f"alter table {staging} rename to {target}")
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         if not self.table_exists(table):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from engines.base import Engine
 from ingest.landing import table_exists
 from publishing.serving import LOG_TABLE, SCHEMA
 
@@ -94,41 +95,42 @@ def _fmt(value: float) -> str:
     return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.2f}"
 
 
-def input_metrics(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+def input_metrics(engine: Engine) -> dict[str, float]:
     """Customers, buyers, orders and revenue of the last 30 days before the as-of date (from
-    the feature mart and completed orders) and the staged rows of every entity."""
-    customers, buyers, orders = con.execute(
-        "select count(*), count(*) filter (where frequency > 0), coalesce(sum(frequency), 0) "
-        "from marts.customer_features"
-    ).fetchall()[0]
-    revenue = con.execute(
+    the feature mart and completed orders) and the staged rows of every entity. Portable SQL:
+    the metrics come from whichever engine holds the tables."""
+    counted = engine.sql(
+        "select count(*) as customers, "
+        "coalesce(sum(case when frequency > 0 then 1 else 0 end), 0) as buyers, "
+        "coalesce(sum(frequency), 0) as orders from marts.customer_features"
+    ).iloc[0]
+    revenue = engine.sql(
         """
-        select coalesce(sum(orders.amount), 0)
+        select coalesce(sum(orders.amount), 0) as revenue
         from intermediate.int_completed_orders as orders, marts.run_context as run
         where orders.ordered_at >= run.as_of_date - interval 30 day
           and orders.ordered_at < run.as_of_date
         """
-    ).fetchall()[0][0]
+    )["revenue"].iloc[0]
     metrics = {
-        "customers": float(customers),
-        "buyers": float(buyers),
-        "orders": float(orders),
+        "customers": float(counted["customers"]),
+        "buyers": float(counted["buyers"]),
+        "orders": float(counted["orders"]),
         "revenue_last_30d": round(float(revenue), 2),
     }
     for entity, table in ENTITY_TABLES.items():
-        if table_exists(con, table):
-            rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
-            metrics[ENTITY_PREFIX + entity] = float(rows)
+        if engine.table_exists(table):
+            metrics[ENTITY_PREFIX + entity] = float(engine.row_count(table))
     return metrics
 
 
-def output_metrics(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+def output_metrics(engine: Engine) -> dict[str, float]:
     """Share of customers with a churn score and number of segments, from analytics.customer_360."""
-    scored, segments = con.execute(
-        f"select coalesce(avg(case when churn_probability is null then 0 else 1 end), 0), "
-        f"count(distinct segment_id) from {SCHEMA}.customer_360"
-    ).fetchall()[0]
-    return {"scored_share": round(float(scored), 4), "segments": float(segments)}
+    row = engine.sql(
+        "select coalesce(avg(case when churn_probability is null then 0 else 1 end), 0) "
+        f"as scored, count(distinct segment_id) as segments from {SCHEMA}.customer_360"
+    ).iloc[0]
+    return {"scored_share": round(float(row["scored"]), 4), "segments": float(row["segments"])}
 
 
 @dataclass(frozen=True)

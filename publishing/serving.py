@@ -14,11 +14,13 @@ import contextlib
 import json
 import os
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from publishing.failpoints import failpoint
 
@@ -75,12 +77,16 @@ def publish_serving_database(
     tables: list[str],
     record: PublishRecord,
     comments: dict[str, tuple[str, dict[str, str]]] | None = None,
+    read_batches: Callable[[str], Iterable[pa.RecordBatch]] | None = None,
 ) -> PublishResult:
     """Copy `analytics.<table>` for each table from the warehouse into a new serving file, add
     the publish log (previous entries + this one) and swap the file in.
 
     comments: table -> (table description, {column: description}), written as COMMENT ON so
     DBeaver, Metabase and the duckdb CLI show them.
+
+    read_batches: where the tables come from when they are not in `warehouse` ("analytics.x"
+    -> Arrow record batches, e.g. Engine.arrow_batches); `warehouse` then only builds the file.
     """
     serving_path = Path(serving_path)
     try:
@@ -101,12 +107,18 @@ def publish_serving_database(
         warehouse.execute(f"create schema {build}.{SCHEMA}")
         counts = {}
         for table in tables:
-            warehouse.execute(
-                f"create table {build}.{SCHEMA}.{table} as select * from {SCHEMA}.{table}"
-            )
+            if read_batches is None:
+                warehouse.execute(
+                    f"create table {build}.{SCHEMA}.{table} as select * from {SCHEMA}.{table}"
+                )
+            else:
+                _copy_batches(
+                    warehouse, f"{build}.{SCHEMA}.{table}", read_batches(f"{SCHEMA}.{table}")
+                )
+            # fetchall completes the result (a registered batch needs a connection without one).
             counts[table] = warehouse.execute(
                 f"select count(*) from {build}.{SCHEMA}.{table}"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         failpoint("publish:tables_copied")
         _write_log(warehouse, build, serving_path, publish_id, record, counts)
         for table, (description, columns) in (comments or {}).items():
@@ -138,6 +150,25 @@ def publish_serving_database(
         raise PublishError(f"cannot replace {serving_path}: {exc.strerror or exc}") from exc
     fsync_dir(serving_path.parent)
     return PublishResult(serving_path, publish_id, counts)
+
+
+def _copy_batches(
+    con: duckdb.DuckDBPyConnection, target: str, batches: Iterable[pa.RecordBatch]
+) -> None:
+    """A table from Arrow record batches (the first one creates it with their schema)."""
+    created = False
+    for batch in batches:
+        con.register("_serving_batch", pa.Table.from_batches([batch]))
+        try:
+            if created:
+                con.execute(f"insert into {target} select * from _serving_batch")
+            else:
+                con.execute(f"create table {target} as select * from _serving_batch")
+                created = True
+        finally:
+            con.unregister("_serving_batch")
+    if not created:
+        raise PublishError(f"{target}: the source returned no batch (not even an empty one)")
 
 
 def _discard(warehouse: duckdb.DuckDBPyConnection, build: str, temp: Path) -> None:

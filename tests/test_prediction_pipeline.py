@@ -225,3 +225,30 @@ def test_batched_driver_effects_equal_one_prediction_per_concept(demo_warehouse)
         assert list(effects) == list(expected)
         for concept, effect in expected.items():
             np.testing.assert_array_equal(effects[concept], effect, err_msg=concept)
+
+
+def test_a_customers_scores_do_not_depend_on_its_batch(demo_warehouse) -> None:
+    """The run's BTYD parameters are fitted once and missing scores take the calibrator's
+    training median, so scoring in any batches (an engine's partitions) gives the rows of one
+    whole-table call, which are the rows the pipeline wrote."""
+    from ml.model_store import ModelStore
+    from ml.prediction.batch_scoring import CHURN_SCORES_SCHEMA, CustomerScoresBatch
+    from tests.support.frames import comparable
+
+    version, model = ModelStore(demo_warehouse.warehouse_path.parent / "models").load_current(
+        "churn"
+    )
+    features = demo_warehouse.query("select * from marts.customer_features order by customer_id")
+    scorer = CustomerScoresBatch(model, model.fit_btyd(features), version)
+    whole = scorer(features)
+    shuffled = features.sample(frac=1, random_state=5).reset_index(drop=True)
+    batches = pd.concat(
+        [scorer(shuffled.iloc[start : start + 97]) for start in range(0, len(shuffled), 97)]
+    )
+    batches = batches.sort_values("customer_id", ignore_index=True)
+    pd.testing.assert_frame_equal(batches, whole)
+    assert whole["churn_probability"].notna().sum() > 500
+    written = demo_warehouse.query("select * from ml.churn_scores order by customer_id")
+    pd.testing.assert_frame_equal(
+        comparable(written, CHURN_SCORES_SCHEMA), comparable(whole, CHURN_SCORES_SCHEMA)
+    )

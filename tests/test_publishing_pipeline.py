@@ -167,6 +167,28 @@ def test_rerunning_an_as_of_date_is_idempotent(small: RefreshedWarehouse) -> Non
         assert len(counts) == 1 and (counts["n"] == counts["d"]).all(), table
 
 
+def test_tables_above_the_serving_row_limit_stay_in_the_engine_only(
+    small: RefreshedWarehouse,
+) -> None:
+    """The serving file is a copy for tables that fit (ServingConfig.max_rows); above the
+    limit the previous file stays as it was and the run says why."""
+    from dagster import AssetKey
+
+    from tests.refresh import materialization
+
+    serving_before = _serving(small).read_bytes()
+    run = refresh(
+        small.landing_dir,
+        small.warehouse_path,
+        asset_selection=[AssetKey(["publish", "serving_database"])],
+        run_config={"ops": {"publish__serving_database": {"config": {"max_rows": 1000}}}},
+    )
+    metadata = materialization(run.result, "publish/serving_database")
+    assert metadata["copied_to_serving_file"].value is False
+    assert "above max_rows 1,000" in metadata["note"].value
+    assert _serving(small).read_bytes() == serving_before
+
+
 def test_a_failed_refresh_leaves_serving_and_exports_byte_identical(
     small: RefreshedWarehouse, tmp_path: Path
 ) -> None:

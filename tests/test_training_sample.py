@@ -1,14 +1,16 @@
-"""The churn/value training sample drawn in the warehouse, and how the ML code uses its flags."""
+"""The churn/value training sample drawn in the engine (Engine.sample), and how the ML code
+uses its flags."""
 
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
 
+from engines.duckdb_engine import DuckDBEngine
 from ml.prediction.churn import ChurnConfig, churn_rows
 from ml.prediction.dataset import CHURN_SAMPLE, VALUE_SAMPLE
 from ml.prediction.value import value_rows
-from orchestration.defs.prediction import sampled_training_set_sql
+from orchestration.defs.prediction import sampled_training_set
 
 
 def _training_set(con: duckdb.DuckDBPyConnection) -> None:
@@ -31,7 +33,7 @@ def _training_set(con: duckdb.DuckDBPyConnection) -> None:
 def _sample(cap: int) -> pd.DataFrame:
     con = duckdb.connect()
     _training_set(con)
-    frame = con.execute(sampled_training_set_sql(365, cap)).df()
+    frame = sampled_training_set(DuckDBEngine(con), 365, cap)
     con.close()
     return frame
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.prediction.btyd_features import add_btyd_features
+from ml.prediction.btyd_features import BtydFit, apply_btyd, fit_btyd
 from ml.prediction.churn import is_active_buyer
 from ml.prediction.drivers import churn_drivers
 from ml.prediction.next_purchase import next_purchase
@@ -40,11 +40,20 @@ class PredictionModel:
     tiers: RiskTiers
     active_window_days: int = 365
 
-    def score(self, features: pd.DataFrame) -> pd.DataFrame:
+    def fit_btyd(self, buyers: pd.DataFrame) -> BtydFit:
+        """The BTYD parameters of a scoring run (they change with the as-of date), fitted on
+        customer_features rows of that date: all buyers or a hash-drawn sample of them."""
+        return fit_btyd(buyers, cutoff_column="as_of_date")
+
+    def score(self, features: pd.DataFrame, btyd: BtydFit | None = None) -> pd.DataFrame:
         """Per current customer (customer_features rows): churn probability and tier, drivers
         (medium and high tiers), predicted orders/revenue, 12-month value, next order date (or
-        why there is none), overdue_since / days_overdue and the overdue flag."""
-        frame = add_btyd_features(features, self.horizon_days, cutoff_column="as_of_date")
+        why there is none), overdue_since / days_overdue and the overdue flag.
+
+        With `btyd` (fit_btyd, once per run) each row is scored alone, so any batch of the
+        customers gives the same rows; without it the parameters are fitted on `features`."""
+        fit = btyd if btyd is not None else self.fit_btyd(features)
+        frame = apply_btyd(features, fit, self.horizon_days, cutoff_column="as_of_date")
         buyers = is_active_buyer(frame, self.active_window_days)
         probability = np.full(len(frame), np.nan)
         if buyers.any():

@@ -114,7 +114,11 @@ class Calibrator:
     curve. Probabilities are clipped to [EPS, 1 - EPS]."""
 
     def fit(self, score: np.ndarray, y: np.ndarray) -> Calibrator:
-        score = _finite(score)
+        raw = np.asarray(score, dtype=float)
+        # A missing score later takes the middle of the training scores, not of the batch
+        # being scored: a customer's probability must not depend on who is scored with them.
+        self.fill_ = float(np.nanmedian(raw)) if np.isfinite(raw).any() else 0.0
+        score = _finite(raw, self.fill_)
         self.logit_input_ = bool(np.all((score >= 0) & (score <= 1)))
         self.centre_, self.spread_ = 0.0, 1.0
         if not self.logit_input_:
@@ -161,7 +165,7 @@ class Calibrator:
     def predict(self, score: np.ndarray) -> np.ndarray:
         if not hasattr(self, "logit_input_"):  # a model stored before calibration kept ranks
             return _legacy_predict(self, _finite(score))
-        z = self._z(_finite(score))
+        z = self._z(_finite(score, getattr(self, "fill_", None)))
         if self.knots_ is None:
             log_odds = self.intercept_ + self.slope_ * z
         else:
@@ -180,12 +184,14 @@ class IdentityCalibrator(Calibrator):
     on): only the clipping to [EPS, 1 - EPS]."""
 
     method_ = "none"
+    # No estimate (too few buyers to fit the BTYD model): neither side, whatever the batch.
+    fill_ = 0.5
 
     def fit(self, score: np.ndarray, y: np.ndarray) -> IdentityCalibrator:
         return self
 
     def predict(self, score: np.ndarray) -> np.ndarray:
-        return _squash(np.clip(_finite(score), 0.0, 1.0))
+        return _squash(np.clip(_finite(score, self.fill_), 0.0, 1.0))
 
 
 def _squash(p: np.ndarray) -> np.ndarray:
@@ -230,11 +236,12 @@ def baseline_scorers() -> list[Scorer]:
     return [RecencyScorer(), RfmScorer(), BtydScorer(), ParetoNbdScorer()]
 
 
-def _finite(score: np.ndarray) -> np.ndarray:
-    """NaN scores (e.g. no BG/NBD estimate) rank as the middle of the finite ones."""
+def _finite(score: np.ndarray, fill: float | None = None) -> np.ndarray:
+    """NaN scores (e.g. no BG/NBD estimate) take `fill` (the calibrator's training median);
+    without one (a model stored before it was kept) the middle of these finite scores."""
     score = np.asarray(score, dtype=float)
     if np.isnan(score).any():
-        score = np.where(
-            np.isnan(score), np.nanmedian(score) if np.isfinite(score).any() else 0.0, score
-        )
+        if fill is None:
+            fill = float(np.nanmedian(score)) if np.isfinite(score).any() else 0.0
+        score = np.where(np.isnan(score), fill, score)
     return score

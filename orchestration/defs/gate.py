@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
+from engines.base import Engine
 from ml.model_store import ModelStore
+from orchestration.defs.engine import EngineResource
 from orchestration.defs.landing import OWNERS
 from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig, PublishGateConfig
 from orchestration.defs.warehouse import markdown_table
@@ -114,12 +114,12 @@ def drop_gate(
     context: dg.AssetExecutionContext,
     insights: InsightsConfig,
     publish_gate: PublishGateConfig,
-    warehouse: DuckDBResource,
+    engine: EngineResource,
 ) -> dg.MaterializeResult:
     policy = gate_policy(publish_gate)
     previous = last_publish(insights.settings().serving_path)
-    with warehouse.get_connection() as con:
-        current = input_metrics(con)
+    with engine.get_engine() as sql_engine:
+        current = input_metrics(sql_engine)
     result = check_or_fail(context, previous, current, policy, INPUT_METRICS)
     return dg.MaterializeResult(metadata=gate_metadata(result, policy))
 
@@ -149,14 +149,14 @@ def restore_published_models(model_dir: Path, previous: LastPublish | None) -> s
 
 def publish_gate_check(
     context: dg.AssetExecutionContext,
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     settings: Settings,
     policy: GatePolicy,
 ) -> dict[str, float]:
     """Every gate metric (inputs and outputs) against the last publish, in the publish steps:
     they can be materialised without the drop_gate asset. Returns the metrics to log."""
     previous = last_publish(settings.serving_path)
-    current = {**input_metrics(con), **output_metrics(con)}
+    current = {**input_metrics(engine), **output_metrics(engine)}
     check_or_fail(
         context,
         previous,

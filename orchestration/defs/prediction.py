@@ -11,30 +11,31 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from engines.base import hash_draw_sql
+from engines.base import Engine
 from ingest.quarantine_report import upstream_cause
 from ml.model_store import ModelStore
+from ml.prediction.batch_scoring import CHURN_SCORES_SCHEMA, CustomerScoresBatch
+from ml.prediction.btyd_features import FIT_ROWS as BTYD_FIT_ROWS
 from ml.prediction.churn import ChurnConfig
 from ml.prediction.dataset import CHURN_SAMPLE, VALUE_SAMPLE
 from ml.prediction.model import PredictionModel, RiskTiers
 from ml.prediction.training import PredictionTrainingResult, train_prediction
 from ml.reporting.charts import bar_chart, calibration_chart, roc_chart
+from orchestration.defs.engine import EngineResource, engine_table_metadata
 from orchestration.defs.gate import DROP_GATE
 from orchestration.defs.landing import DATA_SCIENCE_OWNERS as OWNERS
 from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
-from orchestration.defs.segmentation import FEATURES, as_of_of, read_features
+from orchestration.defs.segmentation import FEATURES
 from orchestration.defs.warehouse import (
     markdown_table,
-    replace_rows,
     restore_model_tables,
-    table_metadata,
     write_model_tables,
-    write_table,
 )
 
 MODEL_KIND = "churn"
 GROUP = "prediction"
 TRAINING_SET = dg.AssetKey(["marts", "churn_training_set"])
+TRAINING_TABLE = "marts.churn_training_set"
 CHURN_MODEL = dg.AssetKey(["ml", "churn_model"])
 CHURN_SCORES = dg.AssetKey(["ml", "churn_scores"])
 
@@ -66,40 +67,34 @@ class ChurnModelConfig(dg.Config):
     high_risk_threshold: float = Field(default=0.6, description="Probability for high risk.")
 
 
-def sampled_training_set_sql(active_window_days: int, max_rows_per_cutoff: int) -> str:
-    """The training rows the models use, sampled in the warehouse so a large customer base is
-    never loaded whole: per cutoff, a uniform sample of customers (in_value_sample) and a
-    sample of the labelled active buyers (in_churn_sample), each of at most
-    `max_rows_per_cutoff` rows (0: all), chosen by a hash of the customer id (deterministic).
-    Rows in a fixed order: the fits are deterministic only for identical inputs."""
-    cap = int(max_rows_per_cutoff)
-    within = "true" if cap <= 0 else "{rank} <= " + str(cap)
-    return f"""
-        with flagged as (
-            select *,
-                   coalesce(frequency > 0 and recency_days <= {int(active_window_days)}
-                            and churned is not null, false) as _labelled_active,
-                   {hash_draw_sql("customer_id", SAMPLE_SEED)} as _draw
-            from marts.churn_training_set
-        ),
-        ranked as (
-            select *,
-                   row_number() over (partition by cutoff_date order by _draw) as _value_rank,
-                   row_number() over (
-                       partition by cutoff_date, _labelled_active order by _draw
-                   ) as _churn_rank
-            from flagged
-        ),
-        flags as (
-            select * exclude (_draw, _value_rank, _churn_rank, _labelled_active),
-                   {within.format(rank="_value_rank")} as {VALUE_SAMPLE},
-                   _labelled_active and {within.format(rank="_churn_rank")} as {CHURN_SAMPLE}
-            from ranked
-        )
-        select * from flags
-        where {VALUE_SAMPLE} or {CHURN_SAMPLE}
-        order by cutoff_date, customer_id
-    """
+def sampled_training_set(
+    engine: Engine, active_window_days: int, max_rows_per_cutoff: int
+) -> pd.DataFrame:
+    """The training rows the models use, drawn in the engine so a large customer base is never
+    loaded whole: per cutoff, a uniform sample of customers (in_value_sample) and a sample of
+    the labelled active buyers (in_churn_sample), each of at most `max_rows_per_cutoff` rows
+    (0: all), the lowest hash draws of the customer id (Engine.sample: the same rows on every
+    engine). Rows in a fixed order: the fits are deterministic only for identical inputs."""
+    cap = max(int(max_rows_per_cutoff), 0)
+    draw = {"key": "customer_id", "seed": SAMPLE_SEED, "max_rows": cap}
+    value = engine.sample(TRAINING_TABLE, partition_by=["cutoff_date"], **draw)
+    churn = engine.sample(
+        TRAINING_TABLE,
+        partition_by=["cutoff_date"],
+        where=f"frequency > 0 and recency_days <= {int(active_window_days)} "
+        "and churned is not null",
+        **draw,
+    )
+    keys = ["cutoff_date", "customer_id"]
+    in_value = pd.MultiIndex.from_frame(value[keys])
+    in_churn = pd.MultiIndex.from_frame(churn[keys])
+    churn_only = churn[~in_churn.isin(in_value)]
+    rows = pd.concat([value, churn_only], ignore_index=True) if len(churn_only) else value
+    rows = rows.sort_values(keys, kind="stable", ignore_index=True)
+    drawn = pd.MultiIndex.from_frame(rows[keys])
+    rows[VALUE_SAMPLE] = drawn.isin(in_value)
+    rows[CHURN_SAMPLE] = drawn.isin(in_churn)
+    return rows
 
 
 def _current(store: ModelStore) -> tuple[str, PredictionModel, dict] | None:
@@ -199,31 +194,30 @@ def churn_model(
     context: dg.AssetExecutionContext,
     config: ChurnModelConfig,
     insights: InsightsConfig,
+    engine: EngineResource,
     warehouse: DuckDBResource,
 ):
     settings = insights.settings()
     horizon = settings.churn_horizon_days
     store = ModelStore(settings.model_dir)
-    with warehouse.get_connection() as con:
-        as_of = con.execute("select as_of_date from marts.run_context").fetchone()[0]
+    with engine.get_engine() as sql_engine:
+        as_of = sql_engine.sql("select as_of_date from marts.run_context")["as_of_date"].iloc[0]
+    as_of = pd.Timestamp(as_of).date()
     current = _current(store)
     train, why = _training_decision(current, as_of, config, horizon)
     context.log.info(f"Train: {train} ({why})")
     gate_note = "no new model trained"
     if train:
-        with warehouse.get_connection() as con:
-            training_set = con.execute(
-                sampled_training_set_sql(config.active_window_days, config.max_rows_per_cutoff)
-            ).df()
-            # The validation is weighted to the tenure mix of the buyers scored today.
-            scoring_tenure = (
-                con.execute(
-                    "select tenure_days from marts.customer_features where frequency > 0 "
-                    f"and recency_days <= {int(config.active_window_days)}"
-                )
-                .df()["tenure_days"]
-                .to_numpy(dtype=float)
+        with engine.get_engine() as sql_engine:
+            training_set = sampled_training_set(
+                sql_engine, config.active_window_days, config.max_rows_per_cutoff
             )
+            # The validation is weighted to the tenure mix of the buyers scored today.
+            scoring_tenure = sql_engine.read_table(
+                CUSTOMER_FEATURES,
+                ["tenure_days"],
+                where=f"frequency > 0 and recency_days <= {int(config.active_window_days)}",
+            )["tenure_days"].to_numpy(dtype=float)
         # Too little history is not an error: train_prediction falls back to Pareto/NBD.
         result = train_prediction(
             training_set,
@@ -467,63 +461,90 @@ def _ui_metadata(
         )
     ],
 )
-def churn_scores(insights: InsightsConfig, warehouse: DuckDBResource):
+def churn_scores(insights: InsightsConfig, engine: EngineResource):
     store = ModelStore(insights.settings().model_dir)
     current = _current(store)
     if current is None:
         raise dg.Failure("no churn model: materialise ml/churn_model first", allow_retries=False)
     version, model, _ = current
-    features = read_features(warehouse)
-    as_of = as_of_of(features)
-    scores = model.score(features)
-    scores.insert(1, "as_of_date", as_of)
-    scores["model_version"] = version
-    history = scores[
-        [
-            "as_of_date",
-            "customer_id",
-            "churn_probability",
-            "risk_tier",
-            "predicted_orders",
-            "predicted_revenue",
-            "value_12m",
-            "model_version",
-        ]
-    ]
-    with warehouse.get_connection() as con:
-        write_table(con, "ml.churn_scores", scores)
-        replace_rows(con, "ml.score_history", history, "as_of_date", as_of)
-        metadata = table_metadata(con, "ml", "churn_scores")
-    tiers = (
-        scores["risk_tier"].value_counts().rename_axis("risk_tier").reset_index(name="customers")
-    )
-    # No customer ids in run metadata: the event log is not covered by erasure.
-    riskiest = scores.nlargest(10, "churn_probability")[
-        ["churn_probability", "risk_tier", "driver_1", "driver_2", "driver_3"]
-    ]
+    with engine.get_engine() as sql_engine:
+        customers = sql_engine.row_count(CUSTOMER_FEATURES)
+        if customers == 0:
+            raise dg.Failure(
+                f"{CUSTOMER_FEATURES} is empty: there are no customers to score.",
+                allow_retries=False,
+            )
+        # The BTYD parameters of today, fitted once on hash-drawn buyers; then every batch of
+        # customers is scored in the engine's workers (the table never comes here whole).
+        buyers = sql_engine.sample(
+            CUSTOMER_FEATURES, "customer_id", SAMPLE_SEED, BTYD_FIT_ROWS, where="frequency > 0"
+        )
+        scorer = CustomerScoresBatch(model, model.fit_btyd(buyers), version)
+        sql_engine.map_partitions(CUSTOMER_FEATURES, "ml.churn_scores", scorer, CHURN_SCORES_SCHEMA)
+        as_of = sql_engine.sql("select max(as_of_date) as as_of from ml.churn_scores")
+        as_of = pd.Timestamp(as_of["as_of"].iloc[0]).date()
+        sql_engine.replace_rows(
+            "ml.churn_scores", "ml.score_history", "as_of_date", as_of, HISTORY_COLUMNS
+        )
+        metadata = engine_table_metadata(sql_engine, "ml", "churn_scores")
+        tiers = sql_engine.sql(
+            "select risk_tier, count(*) as customers from ml.churn_scores "
+            "group by risk_tier order by customers desc, risk_tier"
+        )
+        # No customer ids in run metadata: the event log is not covered by erasure.
+        riskiest = sql_engine.sql(
+            "select churn_probability, risk_tier, driver_1, driver_2, driver_3 "
+            "from ml.churn_scores where churn_probability is not null "
+            "order by churn_probability desc, customer_id limit 10"
+        )
+        totals = sql_engine.sql(SCORE_TOTALS_SQL).iloc[0]
     yield dg.MaterializeResult(
         metadata={
             **metadata,
             "model_version": version,
             "risk_tiers": dg.MetadataValue.md(markdown_table(tiers)),
             "highest_risk_examples": dg.MetadataValue.md(markdown_table(riskiest)),
-            "predicted_revenue_total": float(scores["predicted_revenue"].sum()),
-            "overdue_customers": int(scores["overdue"].sum()),
-            "past_due_customers": int(scores["overdue_since"].notna().sum()),
+            "predicted_revenue_total": float(totals["predicted_revenue_total"]),
+            "overdue_customers": int(totals["overdue_customers"]),
+            "past_due_customers": int(totals["past_due_customers"]),
         }
     )
-    probability = scores["churn_probability"].dropna()
     yield dg.AssetCheckResult(
         check_name="scores_valid",
         asset_key=CHURN_SCORES,
         passed=bool(
-            probability.between(0, 1).all()
-            and scores["customer_id"].is_unique
-            and len(scores) == len(features)
-            and (scores["predicted_revenue"] >= 0).all()
+            int(totals["outside_unit_interval"]) == 0
+            and int(totals["distinct_customers"]) == int(totals["rows"]) == customers
+            and int(totals["negative_revenue"]) == 0
         ),
-        metadata={"customers": len(features), "scored": int(probability.size)},
+        metadata={"customers": customers, "scored": int(totals["scored"])},
     )
+
+
+CUSTOMER_FEATURES = "marts.customer_features"
+HISTORY_COLUMNS = [
+    "as_of_date",
+    "customer_id",
+    "churn_probability",
+    "risk_tier",
+    "predicted_orders",
+    "predicted_revenue",
+    "value_12m",
+    "model_version",
+]
+# The run metadata and the scores_valid check, aggregated in the engine (portable SQL).
+SCORE_TOTALS_SQL = """
+    select count(*) as rows,
+           count(distinct customer_id) as distinct_customers,
+           count(churn_probability) as scored,
+           sum(case when churn_probability < 0 or churn_probability > 1 then 1 else 0 end)
+               as outside_unit_interval,
+           sum(case when predicted_revenue >= 0 then 0 else 1 end) as negative_revenue,
+           coalesce(sum(predicted_revenue), 0) as predicted_revenue_total,
+           sum(case when overdue then 1 else 0 end) as overdue_customers,
+           count(overdue_since) as past_due_customers
+    from ml.churn_scores
+"""
 
 
 PREDICTION_ASSETS = [churn_model, churn_scores]

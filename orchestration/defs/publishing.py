@@ -8,11 +8,13 @@ read.
 import json
 
 import dagster as dg
+import duckdb
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from engines.base import Engine
 from orchestration.defs.dbt import dbt_serving_models
+from orchestration.defs.engine import EngineResource
 from orchestration.defs.gate import DROP_GATE, gate_policy, publish_gate_check
 from orchestration.defs.landing import MARKETING_OPS_OWNERS, OWNERS
 from orchestration.defs.resources import (
@@ -48,12 +50,25 @@ def _serving_comments() -> dict[str, tuple[str, dict[str, str]]]:
     }
 
 
-def _model_versions(con) -> dict[str, str | None]:
-    row = con.execute(
-        "select any_value(segment_model_version), any_value(churn_model_version) "
+def _model_versions(engine: Engine) -> dict[str, str | None]:
+    row = engine.sql(
+        "select max(segment_model_version) as segmentation, max(churn_model_version) as churn "
         f"from {SCHEMA}.customer_360"
-    ).fetchone()
-    return {"segmentation": row[0], "churn": row[1]}
+    ).iloc[0]
+    return {
+        kind: None if pd.isna(row[kind]) else str(row[kind]) for kind in ("segmentation", "churn")
+    }
+
+
+class ServingConfig(dg.Config):
+    """Serving database settings, editable in the launchpad."""
+
+    max_rows: int = Field(
+        default=50_000_000,
+        description="Copy the analytics tables to the serving DuckDB file only while they hold "
+        "at most this many rows in total (they always stay in the engine, e.g. Spark tables for "
+        "Thrift/Databricks SQL clients). Above it the previous file is kept, and the run says so.",
+    )
 
 
 @dg.asset(
@@ -74,43 +89,71 @@ def _model_versions(con) -> dict[str, str | None]:
 )
 def serving_database(
     context: dg.AssetExecutionContext,
+    config: ServingConfig,
     insights: InsightsConfig,
     publish_gate: PublishGateConfig,
-    warehouse: DuckDBResource,
+    engine: EngineResource,
 ) -> dg.MaterializeResult:
     settings = insights.settings()
-    with warehouse.get_connection() as con:
-        metrics = publish_gate_check(context, con, settings, gate_policy(publish_gate))
-        as_of = con.execute(f"select max(as_of_date) from {SCHEMA}.customer_360").fetchone()[0]
-        versions = _model_versions(con)
+    with engine.get_engine() as sql_engine:
+        metrics = publish_gate_check(context, sql_engine, settings, gate_policy(publish_gate))
+        as_of = sql_engine.sql(f"select max(as_of_date) as as_of from {SCHEMA}.customer_360")
+        rows = {table: sql_engine.row_count(f"{SCHEMA}.{table}") for table in SERVING_TABLES}
+        if sum(rows.values()) > config.max_rows:
+            note = (
+                f"not copied to {settings.serving_path}: the analytics tables hold "
+                f"{sum(rows.values()):,} rows, above max_rows {config.max_rows:,}; they are "
+                "published in the engine only and the previous serving file is unchanged"
+            )
+            context.log.warning(note)
+            return dg.MaterializeResult(
+                metadata={"copied_to_serving_file": False, "note": note, **_row_metadata(rows)}
+            )
+        versions = _model_versions(sql_engine)
         record = PublishRecord(
-            as_of_date=str(as_of)[:10],
+            as_of_date=str(as_of["as_of"].iloc[0])[:10],
             segment_model_version=versions["segmentation"],
             churn_model_version=versions["churn"],
             source_fingerprint=landing_fingerprint(settings.landing_dir),
             gate_metrics=metrics,
         )
+        # The file is built by a DuckDB connection of its own from the engine's Arrow batches.
+        builder = duckdb.connect()
         try:
             result = publish_serving_database(
-                con, settings.serving_path, SERVING_TABLES, record, _serving_comments()
+                builder,
+                settings.serving_path,
+                SERVING_TABLES,
+                record,
+                _serving_comments(),
+                read_batches=sql_engine.arrow_batches,
             )
         except PublishError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    counts = [{"table": f"{SCHEMA}.{t}", "rows": n} for t, n in result.row_counts.items()]
+        finally:
+            builder.close()
     return dg.MaterializeResult(
         metadata={
+            "copied_to_serving_file": True,
             "serving_path": dg.MetadataValue.path(str(result.path)),
             "publish_id": result.publish_id,
             "as_of_date": record.as_of_date,
             "source_fingerprint": record.source_fingerprint,
-            "dagster/row_count": result.row_counts.get("customer_360", 0),
-            "tables": dg.MetadataValue.md(markdown_table(pd.DataFrame(counts))),
+            **_row_metadata(result.row_counts),
             "connect": dg.MetadataValue.md(
                 f"`duckdb -readonly {result.path}` or, in Python, "
                 f"`duckdb.connect('{result.path}', read_only=True)`"
             ),
         }
     )
+
+
+def _row_metadata(row_counts: dict[str, int]) -> dict[str, object]:
+    counts = [{"table": f"{SCHEMA}.{t}", "rows": n} for t, n in row_counts.items()]
+    return {
+        "dagster/row_count": row_counts.get("customer_360", 0),
+        "tables": dg.MetadataValue.md(markdown_table(pd.DataFrame(counts))),
+    }
 
 
 class ExportConfig(dg.Config):
@@ -161,22 +204,24 @@ def segment_exports(
     config: ExportConfig,
     insights: InsightsConfig,
     publish_gate: PublishGateConfig,
-    warehouse: DuckDBResource,
+    engine: EngineResource,
 ) -> dg.MaterializeResult:
     settings = insights.settings()
     policy = config.policy()
-    with warehouse.get_connection() as con:
+    with engine.get_engine() as sql_engine:
         # Materialised alone (without the serving database), exports pass the same gate.
-        publish_gate_check(context, con, settings, gate_policy(publish_gate))
-        customers = con.execute(
+        publish_gate_check(context, sql_engine, settings, gate_policy(publish_gate))
+        # The audience files are written here, from the engine's customer_360 (portable SQL).
+        customers = sql_engine.sql(
             f"""
             select c360.*, customers.email
             from {SCHEMA}.customer_360 as c360
-            left join intermediate.int_customers as customers using (customer_id)
+            left join intermediate.int_customers as customers
+                on customers.customer_id = c360.customer_id
             order by c360.customer_id
             """
-        ).df()
-        versions = _model_versions(con)
+        )
+        versions = _model_versions(sql_engine)
     as_of = str(customers["as_of_date"].iloc[0])[:10]
     audiences = build_audiences(customers, policy)
     excluded = int((~consenting(customers, policy)).sum())

@@ -13,7 +13,12 @@ from pydantic import Field
 
 from ingest.quarantine_report import upstream_cause
 from ml.model_store import ModelStore
-from ml.reporting.charts import bar_chart, segment_scatter, selection_chart
+from ml.reporting.charts import (
+    MAX_SCATTER_POINTS,
+    bar_chart,
+    segment_scatter,
+    selection_chart,
+)
 from ml.reporting.html_report import segmentation_report, write_report
 from ml.segmentation import (
     SegmentationConfig,
@@ -21,17 +26,18 @@ from ml.segmentation import (
     SelectionConfig,
     train_segmentation,
 )
+from ml.segmentation.batch import CUSTOMER_SEGMENTS_SCHEMA, SegmentAssignmentBatch
 from ml.segmentation.drift import DriftThresholds
 from ml.segmentation.features import FEATURE_DESCRIPTIONS, SegmentationFeatures
 from ml.segmentation.naming import describe_segment, inconsistencies
 from ml.segmentation.profiles import population_profile, segment_profiles
 from ml.segmentation.refit import decide_refit
+from orchestration.defs.engine import EngineResource, engine_table_metadata
 from orchestration.defs.gate import DROP_GATE
 from orchestration.defs.landing import DATA_SCIENCE_OWNERS as OWNERS
 from orchestration.defs.resources import WAREHOUSE_POOL, InsightsConfig
 from orchestration.defs.warehouse import (
     markdown_table,
-    replace_rows,
     restore_model_tables,
     table_metadata,
     write_model_tables,
@@ -274,7 +280,7 @@ def segment_model(
     ],
 )
 def customer_segments(
-    context: dg.AssetExecutionContext, insights: InsightsConfig, warehouse: DuckDBResource
+    context: dg.AssetExecutionContext, insights: InsightsConfig, engine: EngineResource
 ):
     store = ModelStore(insights.settings().model_dir)
     current = load_current_model(store)
@@ -283,34 +289,45 @@ def customer_segments(
             "no segmentation model: materialise ml/segment_model first", allow_retries=False
         )
     version, model, _ = current
-    features = read_features(warehouse)
-    as_of = as_of_of(features)
-    assigned = model.assign(features)
     names = dict(
         zip(model.segment_names_["segment_id"], model.segment_names_["segment_name"], strict=True)
     )
-    segments = pd.DataFrame(
-        {
-            "customer_id": features["customer_id"],
-            "as_of_date": as_of,
-            "segment_id": assigned["segment_id"].astype(int),
-            "segment_name": assigned["segment_id"].map(names),
-            "distance_to_centroid": assigned["distance_to_centroid"].round(4),
-            "margin_to_second": assigned["margin_to_second"].round(4),
-            "pca_x": assigned["pca_x"].round(4),
-            "pca_y": assigned["pca_y"].round(4),
-            "model_version": version,
-        }
-    )
-    history = segments[["as_of_date", "customer_id", "segment_id", "segment_name", "model_version"]]
-    with warehouse.get_connection() as con:
-        write_table(con, "ml.customer_segments", segments)
-        replace_rows(con, "ml.segment_history", history, "as_of_date", as_of)
-        metadata = table_metadata(con, "ml", "customer_segments")
-    sizes = (
-        segments.groupby(["segment_id", "segment_name"]).size().rename("customers").reset_index()
-    )
-    sizes["share"] = sizes["customers"] / len(segments)
+    with engine.get_engine() as sql_engine:
+        customers = sql_engine.row_count(FEATURES_TABLE)
+        if customers == 0:
+            raise dg.Failure(
+                f"{FEATURES_TABLE} is empty: there are no customers to segment.",
+                allow_retries=False,
+            )
+        # Assigned batch by batch in the engine's workers: the table never comes here whole.
+        sql_engine.map_partitions(
+            FEATURES_TABLE,
+            "ml.customer_segments",
+            SegmentAssignmentBatch(model, version),
+            CUSTOMER_SEGMENTS_SCHEMA,
+        )
+        as_of = sql_engine.sql("select max(as_of_date) as as_of from ml.customer_segments")
+        as_of = pd.Timestamp(as_of["as_of"].iloc[0]).date()
+        sql_engine.replace_rows(
+            "ml.customer_segments",
+            "ml.segment_history",
+            "as_of_date",
+            as_of,
+            ["as_of_date", "customer_id", "segment_id", "segment_name", "model_version"],
+        )
+        metadata = engine_table_metadata(sql_engine, "ml", "customer_segments")
+        sizes = sql_engine.sql(
+            "select segment_id, segment_name, count(*) as customers from ml.customer_segments "
+            "group by segment_id, segment_name order by segment_id, segment_name"
+        )
+        totals = sql_engine.sql(
+            "select count(*) as assignments, count(distinct customer_id) as distinct_customers, "
+            "count(segment_id) as with_segment from ml.customer_segments"
+        ).iloc[0]
+        shown = sql_engine.sample(
+            "ml.customer_segments", "customer_id", SCATTER_SEED, MAX_SCATTER_POINTS
+        )
+    sizes["share"] = sizes["customers"] / int(totals["assignments"])
 
     yield dg.MaterializeResult(
         metadata={
@@ -318,7 +335,7 @@ def customer_segments(
             "model_version": version,
             "as_of_date": as_of.isoformat(),
             "segment_sizes": dg.MetadataValue.md(markdown_table(sizes)),
-            "pca_scatter": dg.MetadataValue.md(segment_scatter(segments, names)),
+            "pca_scatter": dg.MetadataValue.md(segment_scatter(shown, names)),
         }
     )
     empty = sorted(set(names) - set(sizes["segment_id"]))
@@ -328,14 +345,20 @@ def customer_segments(
         passed=not empty,
         metadata={"empty_segments": str(empty), "smallest_segment": int(sizes["customers"].min())},
     )
-    unique = segments["customer_id"].is_unique
-    complete = len(segments) == len(features) and segments["segment_id"].notna().all()
+    assignments = int(totals["assignments"])
+    unique = int(totals["distinct_customers"]) == assignments
+    complete = assignments == customers == int(totals["with_segment"])
     yield dg.AssetCheckResult(
         check_name="every_customer_assigned_once",
         asset_key=CUSTOMER_SEGMENTS,
         passed=bool(unique and complete),
-        metadata={"customers": len(features), "assignments": len(segments), "unique": bool(unique)},
+        metadata={"customers": customers, "assignments": assignments, "unique": bool(unique)},
     )
+
+
+FEATURES_TABLE = "marts.customer_features"
+# Seeds the hash that draws the customers shown in the PCA scatter.
+SCATTER_SEED = 0
 
 
 @dg.asset(
