@@ -23,6 +23,14 @@ BUILD_LAYERS = ("raw", "staging", "intermediate", "marts", "quarantine", "refere
 COMPARED = {
     "staging.stg_landing__events": [],
     "quarantine.quarantine_events": [],
+    "staging.base_landing__orders": [],
+    "staging.base_landing__order_items": [],
+    "staging.stg_landing__orders": [],
+    "staging.stg_landing__order_items": [],
+    "quarantine.quarantine_orders": [],
+    "quarantine.quarantine_order_items": [],
+    "intermediate.int_completed_orders": [],
+    "intermediate.int_order_categories": [],
     "intermediate.int_customer_event_days": ["last_batch"],
     "intermediate.int_customer_daily_activity": [],
     "intermediate.int_customers": [],
@@ -140,9 +148,18 @@ def stepwise_and_full(tmp_path_factory: pytest.TempPathFactory) -> Builds:
         stepwise,
         "select max(cutoff_date) as d from intermediate.int_feature_cutoffs where not is_current",
     )["d"][0]
+    # It also brings another row for the only order of a one-order customer, naming another
+    # customer: the dated file sorts before orders.csv, so the duplicate rule now prefers it and
+    # the order moves (the kept order models must renumber both customers, one of them to none).
+    moved_order, moved_at = query_one(
+        landing / "orders.csv",
+        "select order_id, ordered_at from src qualify count(*) over (partition by customer_id) = 1 "
+        "order by order_id limit 1",
+    )
     with (drop / "orders" / f"{days[0]}.csv").open("a") as late:
         ordered_at = f"{newest - timedelta(days=10):%Y-%m-%d} 12:00:00"
         late.write(f"LATE00001,{customer},{ordered_at},42.50,completed\n")
+        late.write(f"{moved_order},{customer},{moved_at},15.00,completed\n")
 
     _drop_day(drop, landing, days[0])
     _build(landing, stepwise)
