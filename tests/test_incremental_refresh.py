@@ -28,9 +28,13 @@ COMPARED = {
     "staging.stg_landing__orders": [],
     "staging.stg_landing__order_items": [],
     "quarantine.quarantine_orders": [],
-    "quarantine.quarantine_order_items": [],
-    "intermediate.int_completed_orders": [],
-    "intermediate.int_order_categories": [],
+    "intermediate.int_completed_orders": ["_orders_batch", "_valid_through", "_check_settings"],
+    "intermediate.int_order_categories": [
+        "_orders_batch",
+        "_lines_batch",
+        "_valid_through",
+        "_check_settings",
+    ],
     "intermediate.int_customer_event_days": ["last_batch"],
     "intermediate.int_customer_daily_activity": [],
     "intermediate.int_customers": [],
@@ -287,3 +291,38 @@ def test_full_refresh_rebuilds_incremental_models_from_the_raw_tables(
     for table in ("staging.stg_landing__events", "intermediate.int_customer_daily_activity"):
         sql = f"select * from {table} order by all"
         assert query(working, sql).equals(query(full, sql)), table
+
+
+def test_a_changed_amount_limit_rebuilds_the_kept_order_models(
+    stepwise_and_full: Builds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    working = tmp_path / "stepwise.duckdb"
+    shutil.copy(stepwise_and_full.stepwise, working)
+    # A lower amount limit (INSIGHTS_MAX_ABS_AMOUNT) quarantines the larger half of the orders
+    # without any new file: the order models kept by customer must follow the setting.
+    median = query(working, "select median(amount) as m from staging.stg_landing__orders")["m"][0]
+    orders_before = query(working, "select count(*) as n from intermediate.int_completed_orders")
+    monkeypatch.setenv("INSIGHTS_MAX_ABS_AMOUNT", str(float(median)))
+    _build(stepwise_and_full.stepwise.parent / "landing", working)
+    kept = """
+        select order_id, customer_id, ordered_at, amount, order_number, days_since_previous_order
+        from intermediate.int_completed_orders order by all
+    """
+    afresh = """
+        select order_id, customer_id, ordered_at, amount,
+               row_number() over history as order_number,
+               date_diff('second', lag(ordered_at) over history, ordered_at) / 86400.0
+                   as days_since_previous_order
+        from staging.stg_landing__orders where status = 'completed'
+        window history as (partition by customer_id order by ordered_at, order_id)
+        order by all
+    """
+    kept_rows = query(working, kept)
+    assert 0 < len(kept_rows) < orders_before["n"][0]
+    assert kept_rows.equals(query(working, afresh))
+    lines = "select count(*) as n from intermediate.int_order_categories"
+    joined = """
+        select count(*) as n from staging.stg_landing__order_items
+        join intermediate.int_completed_orders using (order_id)
+    """
+    assert query(working, lines)["n"][0] == query(working, joined)["n"][0]
