@@ -298,11 +298,12 @@ def test_a_changed_amount_limit_rebuilds_the_kept_order_models(
 ) -> None:
     working = tmp_path / "stepwise.duckdb"
     shutil.copy(stepwise_and_full.stepwise, working)
-    # A lower amount limit (INSIGHTS_MAX_ABS_AMOUNT) quarantines the larger half of the orders
+    # A lower amount limit (INSIGHTS_MAX_ABS_AMOUNT) quarantines the largest 5% of the orders
     # without any new file: the order models kept by customer must follow the setting.
-    median = query(working, "select median(amount) as m from staging.stg_landing__orders")["m"][0]
+    top = "select quantile_cont(amount, 0.95) as m from staging.stg_landing__orders"
+    limit = query(working, top)["m"][0]
     orders_before = query(working, "select count(*) as n from intermediate.int_completed_orders")
-    monkeypatch.setenv("INSIGHTS_MAX_ABS_AMOUNT", str(float(median)))
+    monkeypatch.setenv("INSIGHTS_MAX_ABS_AMOUNT", str(float(limit)))
     _build(stepwise_and_full.stepwise.parent / "landing", working)
     kept = """
         select order_id, customer_id, ordered_at, amount, order_number, days_since_previous_order
