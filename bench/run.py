@@ -329,6 +329,10 @@ def main() -> None:
                 shutil.rmtree(base, ignore_errors=True)
     if len(results) > 1:
         print_growth(results)
+    if results:
+        from bench.report import print_targets
+
+        print_targets(results)
     info = machine()
     print("\n" + json.dumps({"machine": info, "results": [asdict(r) for r in results]}, indent=2))
     if args.write:

@@ -23,6 +23,18 @@ BUILD_LAYERS = ("raw", "staging", "intermediate", "marts", "quarantine", "refere
 COMPARED = {
     "staging.stg_landing__events": [],
     "quarantine.quarantine_events": [],
+    "staging.base_landing__orders": [],
+    "staging.base_landing__order_items": [],
+    "staging.stg_landing__orders": [],
+    "staging.stg_landing__order_items": [],
+    "quarantine.quarantine_orders": [],
+    "intermediate.int_completed_orders": ["_orders_batch", "_valid_through", "_check_settings"],
+    "intermediate.int_order_categories": [
+        "_orders_batch",
+        "_lines_batch",
+        "_valid_through",
+        "_check_settings",
+    ],
     "intermediate.int_customer_event_days": ["last_batch"],
     "intermediate.int_customer_daily_activity": [],
     "intermediate.int_customers": [],
@@ -140,9 +152,18 @@ def stepwise_and_full(tmp_path_factory: pytest.TempPathFactory) -> Builds:
         stepwise,
         "select max(cutoff_date) as d from intermediate.int_feature_cutoffs where not is_current",
     )["d"][0]
+    # It also brings another row for the only order of a one-order customer, naming another
+    # customer: the dated file sorts before orders.csv, so the duplicate rule now prefers it and
+    # the order moves (the kept order models must renumber both customers, one of them to none).
+    moved_order, moved_at = query_one(
+        landing / "orders.csv",
+        "select order_id, ordered_at from src qualify count(*) over (partition by customer_id) = 1 "
+        "order by order_id limit 1",
+    )
     with (drop / "orders" / f"{days[0]}.csv").open("a") as late:
         ordered_at = f"{newest - timedelta(days=10):%Y-%m-%d} 12:00:00"
         late.write(f"LATE00001,{customer},{ordered_at},42.50,completed\n")
+        late.write(f"{moved_order},{customer},{moved_at},15.00,completed\n")
 
     _drop_day(drop, landing, days[0])
     _build(landing, stepwise)
@@ -270,3 +291,39 @@ def test_full_refresh_rebuilds_incremental_models_from_the_raw_tables(
     for table in ("staging.stg_landing__events", "intermediate.int_customer_daily_activity"):
         sql = f"select * from {table} order by all"
         assert query(working, sql).equals(query(full, sql)), table
+
+
+def test_a_changed_amount_limit_rebuilds_the_kept_order_models(
+    stepwise_and_full: Builds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    working = tmp_path / "stepwise.duckdb"
+    shutil.copy(stepwise_and_full.stepwise, working)
+    # A lower amount limit (INSIGHTS_MAX_ABS_AMOUNT) quarantines the largest 5% of the orders
+    # without any new file: the order models kept by customer must follow the setting.
+    top = "select quantile_cont(amount, 0.95) as m from staging.stg_landing__orders"
+    limit = query(working, top)["m"][0]
+    orders_before = query(working, "select count(*) as n from intermediate.int_completed_orders")
+    monkeypatch.setenv("INSIGHTS_MAX_ABS_AMOUNT", str(float(limit)))
+    _build(stepwise_and_full.stepwise.parent / "landing", working)
+    kept = """
+        select order_id, customer_id, ordered_at, amount, order_number, days_since_previous_order
+        from intermediate.int_completed_orders order by all
+    """
+    afresh = """
+        select order_id, customer_id, ordered_at, amount,
+               row_number() over history as order_number,
+               date_diff('second', lag(ordered_at) over history, ordered_at) / 86400.0
+                   as days_since_previous_order
+        from staging.stg_landing__orders where status = 'completed'
+        window history as (partition by customer_id order by ordered_at, order_id)
+        order by all
+    """
+    kept_rows = query(working, kept)
+    assert 0 < len(kept_rows) < orders_before["n"][0]
+    assert kept_rows.equals(query(working, afresh))
+    lines = "select count(*) as n from intermediate.int_order_categories"
+    joined = """
+        select count(*) as n from staging.stg_landing__order_items
+        join intermediate.int_completed_orders using (order_id)
+    """
+    assert query(working, lines)["n"][0] == query(working, joined)["n"][0]

@@ -65,3 +65,74 @@
 {% macro spark__replace_customer_days() -%}
     {{ return({'materialized': 'table', 'file_format': 'parquet'}) }}
 {%- endmacro %}
+
+{#- The order models kept by customer (int_completed_orders, int_order_categories). On DuckDB a
+    run rebuilds only the customers whose orders or lines may have changed since the model's
+    last run (delete+insert by customer_id) and keeps everyone else's rows. Every row carries
+    the state it was built from: _orders_batch and _lines_batch (the newest typed load batch),
+    _valid_through (the last valid order date of that run: rows after it were future-dated)
+    and _check_settings (the other settings the order checks read). Spark has no DELETE on
+    Parquet: there they are tables rebuilt each run. -#}
+{% macro rebuild_by_customer() -%}
+    {{ return(adapter.dispatch('rebuild_by_customer', 'customer_insights')()) }}
+{%- endmacro %}
+{% macro default__rebuild_by_customer() -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert',
+               'unique_key': 'customer_id', 'on_schema_change': 'fail',
+               'post_hook': "{{ drop_customer_tombstones() }}"}) }}
+{%- endmacro %}
+{% macro spark__rebuild_by_customer() -%}
+    {{ return({'materialized': 'table', 'file_format': 'parquet'}) }}
+{%- endmacro %}
+
+{#- The settings besides the last valid date that decide which order rows and lines are usable. -#}
+{% macro order_check_settings() -%}
+    '{{ (min_valid_date("orders") ~ "|" ~ var("max_abs_amount")) | replace("'", "") | trim }}'
+{%- endmacro %}
+
+{#- The state columns of a row built now. -#}
+{% macro order_state_columns(lines=false) -%}
+    (select coalesce(max(_batch), 0) from {{ ref('base_landing__orders_parsed') }}) as _orders_batch,
+    {%- if lines %}
+    (select coalesce(max(_batch), 0) from {{ ref('base_landing__order_items_parsed') }}) as _lines_batch,
+    {%- endif %}
+    cast({{ last_valid_date() }} as date) as _valid_through,
+    {{ order_check_settings() }} as _check_settings
+{%- endmacro %}
+
+{#- True when the model's rows cannot be updated by difference: other check settings, or the
+    typed batch they were built from is gone (the loader reloaded everything). -#}
+{% macro order_state_reset(lines=false) -%}
+    (exists (select 1 from {{ this }} where _check_settings <> {{ order_check_settings() }})
+     or not exists (
+        select 1 from {{ ref('base_landing__orders_parsed') }}
+        where _batch = (select max(_orders_batch) from {{ this }}))
+     {%- if lines %}
+     or not exists (
+        select 1 from {{ ref('base_landing__order_items_parsed') }}
+        where _batch = (select max(_lines_batch) from {{ this }}))
+     {%- endif %})
+{%- endmacro %}
+
+{#- Order ids whose usable row may differ from the model's last run: rows of newer load batches
+    (a new order, or another row for an existing id, which the duplicate rule may prefer) and
+    rows dated after the earlier of that run's and this run's last valid date (their
+    future-date verdict may have changed). Duplicates share the id, so the id covers them. -#}
+{% macro changed_order_ids() -%}
+    select order_id from {{ ref('base_landing__orders_parsed') }}
+    where order_id is not null
+        and (_batch > (select max(_orders_batch) from {{ this }})
+            or ordered_at >= least(
+                (select max(_valid_through) from {{ this }}), cast({{ last_valid_date() }} as date)
+            ) + interval 1 day)
+{%- endmacro %}
+
+{#- Post-hook: an affected customer left without rows is written as one row with a null
+    order_id, so delete+insert removes their old rows; the tombstone goes here. -#}
+{% macro drop_customer_tombstones() -%}
+    {% if is_incremental() -%}
+    delete from {{ this }} where order_id is null
+    {%- else -%}
+    select 1
+    {%- endif %}
+{%- endmacro %}

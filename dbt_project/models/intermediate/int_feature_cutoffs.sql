@@ -130,8 +130,12 @@ dated_inputs as (
 
     union all
 
-    -- Order lines as the purchase-pattern snapshots read them (already dated).
-    select cast(ordered_at as date), {{ row_hash('lines') }}
+    -- Order lines as the purchase-pattern snapshots read them (already dated; the columns
+    -- they read, not the state columns the incremental build keeps).
+    select
+        cast(ordered_at as date),
+        {{ hash_of(['customer_id', 'order_id', 'ordered_at', 'product_id', 'category',
+                    'quantity', 'unit_price', 'line_amount']) }}
     from {{ ref('int_order_categories') }} as lines
 
     union all

@@ -1,17 +1,9 @@
 -- Every raw order row, typed, with the reason it cannot be used (null when it can).
--- A table: typed once, read by staging, quarantine and the audit.
+-- A table: read by staging, quarantine and the audit. The typing is done once per load batch
+-- (base_landing__orders_parsed); the checks that follow the run's settings and the duplicate
+-- rule are made here, over the typed rows, each run.
 with typed as (
-    select
-        {{ clean_text('order_id') }} as order_id,
-        {{ clean_text('customer_id') }} as customer_id,
-        {{ parse_timestamp('ordered_at') }} as ordered_at,
-        ordered_at as ordered_at_raw,
-        {{ parse_number('amount') }} as amount,
-        {{ clean_text('amount') }} as amount_text,
-        {{ normalise_order_status('status') }} as status,
-        _source_file,
-        _source_row
-    from {{ source('landing', 'orders') }}
+    select * from {{ ref('base_landing__orders_parsed') }}
 ),
 
 checked as (
@@ -20,10 +12,10 @@ checked as (
         case
             when order_id is null then 'missing_order_id'
             when customer_id is null then 'missing_customer_id'
-            when {{ timestamp_reject_reason('ordered_at_raw', 'ordered_at', 'orders') }} is not null
-                then {{ timestamp_reject_reason('ordered_at_raw', 'ordered_at', 'orders') }}
-            when amount_text is null then 'missing_amount'
-            when {{ number_out_of_range('amount_text') }} then 'amount_out_of_range'
+            when {{ timestamp_reject_reason('ordered_at_unparsed', 'ordered_at', 'orders') }} is not null
+                then {{ timestamp_reject_reason('ordered_at_unparsed', 'ordered_at', 'orders') }}
+            when amount_missing then 'missing_amount'
+            when {{ number_out_of_range('amount_number') }} then 'amount_out_of_range'
             when amount is null then 'unparseable_amount'
             when status is null then 'unknown_status'
             when amount < 0 and status <> 'refunded' then 'negative_amount'
