@@ -91,11 +91,14 @@ def build_selection(landing_dir: Path, warehouse_path: Path) -> list[AssetKey]:
 
 
 def selection_up_to(landing_dir: Path, warehouse_path: Path, *keys: str) -> list[AssetKey]:
-    """`keys` ("ml/segment_migrations") and everything upstream of them: a refresh that skips
-    what a test does not read (exports, serving, other models)."""
+    """`keys` ("ml/segment_migrations"), everything upstream of them and all of BUILD_LAYERS: a
+    refresh that skips what a test does not read (exports, serving, other models). The dbt
+    models always run whole, as in a full refresh: a subset would leave dbt tests that join
+    unselected models (relationships) failing on a new warehouse."""
     graph = _asset_graph(landing_dir, warehouse_path)
     selection = AssetSelection.assets(*(AssetKey.from_user_string(key) for key in keys))
-    return sorted(selection.upstream().resolve(graph))
+    build = {key for key in graph.get_all_asset_keys() if key.path[0] in BUILD_LAYERS}
+    return sorted(selection.upstream().resolve(graph) | build)
 
 
 def materialization(result: ExecuteInProcessResult, key: str) -> dict:
