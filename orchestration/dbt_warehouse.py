@@ -48,10 +48,15 @@ class Plugin(BasePlugin):
         if self.creds is None or not self.creds.database:
             raise ValueError("the warehouse plugin needs the profile's `database` (the catalog)")
         self.catalog = self.creds.database
+        # The profile's placeholder entry for this catalog only satisfies dbt-duckdb's check
+        # that `database` is an attached catalog; drop it (dbt has hashed the profile by now):
+        # dbt-duckdb writes `attach ... as <alias>` unquoted, which is a syntax error for a
+        # file named after an SQL keyword (full.duckdb), and the file is attached below.
+        self.creds.attach = [
+            entry for entry in self.creds.attach or [] if entry.alias != self.catalog
+        ] or None
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
-        # Before the profile's `attach` entries: the placeholder entry under the same name
-        # (`attach if not exists`) then finds the warehouse attached.
         conn.execute(f"attach {_literal(self.path)} as {_identifier(self.catalog)}")
         # DuckDB spills beside a database file (<file>.tmp), but into ./.tmp for an in-memory
         # main database: keep the warehouse's spill folder.

@@ -135,22 +135,23 @@ def test_a_new_as_of_date_keeps_dbt_partial_parsing(tmp_path: Path) -> None:
 
 def test_dbt_writes_the_warehouse_file_under_its_own_catalog_name(tmp_path: Path) -> None:
     """A hand-run `dbt seed --vars warehouse_path` writes that file (the plugin attaches it),
-    the catalog named as DuckDB names the file, and leaves no write-ahead log behind."""
-    warehouse = tmp_path / "shop.v2.duckdb"
+    the catalog named as DuckDB names the file (here an SQL keyword), and leaves no write-ahead
+    log behind."""
+    warehouse = tmp_path / "full.v2.duckdb"
     seeded = run_dbt("seed", "quarantine_reasons", {"warehouse_path": str(warehouse)}, tmp_path)
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
-    assert {node["database"] for node in manifest["nodes"].values()} == {"shop"}
+    assert {node["database"] for node in manifest["nodes"].values()} == {"full"}
     assert not list(tmp_path.glob("*.wal"))
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         (catalog,) = con.execute("select current_database()").fetchone()
         (reasons,) = con.execute(
-            "select count(*) from shop.reference.quarantine_reasons"
+            'select count(*) from "full".reference.quarantine_reasons'
         ).fetchone()
     finally:
         con.close()
-    assert catalog == "shop"
+    assert catalog == "full"
     assert reasons > 0
 
 
