@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import AssetKey, AssetSelection, DagsterInstance, ExecuteInProcessResult
 
 from orchestration.settings import Settings
 
@@ -67,6 +67,38 @@ def refresh(
     return RefreshedWarehouse(
         Path(landing_dir), Path(warehouse_path), result, truth_dir, instance=instance
     )
+
+
+# The loads and the dbt models up to the marts (no ML, no serving): what a test of the marts
+# needs from a refresh.
+BUILD_LAYERS = ("raw", "staging", "intermediate", "marts", "quarantine", "reference")
+
+
+def _asset_graph(landing_dir: Path, warehouse_path: Path):
+    from orchestration.definitions import build_definitions
+
+    settings = Settings(Path(landing_dir), Path(warehouse_path), as_of=None, churn_horizon_days=90)
+    return build_definitions(settings).resolve_asset_graph()
+
+
+def build_selection(landing_dir: Path, warehouse_path: Path) -> list[AssetKey]:
+    """The asset keys of BUILD_LAYERS, for `refresh(..., asset_selection=...)`."""
+    return [
+        key
+        for key in _asset_graph(landing_dir, warehouse_path).get_all_asset_keys()
+        if key.path[0] in BUILD_LAYERS
+    ]
+
+
+def selection_up_to(landing_dir: Path, warehouse_path: Path, *keys: str) -> list[AssetKey]:
+    """`keys` ("ml/segment_migrations"), everything upstream of them and all of BUILD_LAYERS: a
+    refresh that skips what a test does not read (exports, serving, other models). The dbt
+    models always run whole, as in a full refresh: a subset would leave dbt tests that join
+    unselected models (relationships) failing on a new warehouse."""
+    graph = _asset_graph(landing_dir, warehouse_path)
+    selection = AssetSelection.assets(*(AssetKey.from_user_string(key) for key in keys))
+    build = {key for key in graph.get_all_asset_keys() if key.path[0] in BUILD_LAYERS}
+    return sorted(selection.upstream().resolve(graph) | build)
 
 
 def materialization(result: ExecuteInProcessResult, key: str) -> dict:

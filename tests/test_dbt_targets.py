@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
+
+from orchestration.dbt_warehouse import warehouse_path
+from tests.support.dbt_cli import run_dbt
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
@@ -95,10 +99,10 @@ def _parse(target: Path, logs: Path, run_values: dict[str, str]) -> subprocess.C
 
 def test_a_new_as_of_date_keeps_dbt_partial_parsing(tmp_path: Path) -> None:
     """Run values (as-of date, run date, horizon) reach dbt as env vars, not --vars, so the next
-    run re-parses only the files that read them instead of the whole project. (The warehouse
-    path is part of the profile: moving the warehouse means one full parse.)"""
+    run re-parses only the files that read them instead of the whole project. Neither does
+    another warehouse file: the profile names only its catalog (orchestration/dbt_warehouse.py
+    attaches the file), and dbt re-parses everything when the profile changes."""
     target, logs = tmp_path / "target", tmp_path / "logs"
-    warehouse = str(tmp_path / "warehouse.duckdb")
     first = _parse(
         target,
         logs,
@@ -106,7 +110,7 @@ def test_a_new_as_of_date_keeps_dbt_partial_parsing(tmp_path: Path) -> None:
             "as_of": "2025-06-30",
             "run_date": "2025-07-01",
             "churn_horizon_days": "90",
-            "warehouse_path": warehouse,
+            "warehouse_path": str(tmp_path / "first" / "warehouse.duckdb"),
         },
     )
     assert first.returncode == 0, first.stdout + first.stderr
@@ -118,7 +122,7 @@ def test_a_new_as_of_date_keeps_dbt_partial_parsing(tmp_path: Path) -> None:
             "as_of": "2025-07-31",
             "run_date": "2025-08-01",
             "churn_horizon_days": "60",
-            "warehouse_path": warehouse,
+            "warehouse_path": str(tmp_path / "second" / "warehouse.duckdb"),
         },
     )
     assert second.returncode == 0, second.stdout + second.stderr
@@ -127,3 +131,47 @@ def test_a_new_as_of_date_keeps_dbt_partial_parsing(tmp_path: Path) -> None:
     assert partial["is_partial_parse_enabled"] is True
     # Only the files that read a changed value are parsed again.
     assert 0 < partial["parsed_path_count"] < full["parsed_path_count"] / 4
+
+
+def test_dbt_writes_the_warehouse_file_under_its_own_catalog_name(tmp_path: Path) -> None:
+    """A hand-run `dbt seed --vars warehouse_path` writes that file (the plugin attaches it),
+    the catalog named as DuckDB names the file (here an SQL keyword), and leaves no write-ahead
+    log behind."""
+    warehouse = tmp_path / "full.v2.duckdb"
+    seeded = run_dbt("seed", "quarantine_reasons", {"warehouse_path": str(warehouse)}, tmp_path)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    assert {node["database"] for node in manifest["nodes"].values()} == {"full"}
+    assert not list(tmp_path.glob("*.wal"))
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        (catalog,) = con.execute("select current_database()").fetchone()
+        (reasons,) = con.execute(
+            'select count(*) from "full".reference.quarantine_reasons'
+        ).fetchone()
+    finally:
+        con.close()
+    assert catalog == "full"
+    assert reasons > 0
+
+
+@pytest.mark.parametrize(
+    ("configured", "environ", "expected"),
+    [
+        ("/w/vars.duckdb", {"INSIGHTS_DBT_WAREHOUSE_PATH": "/w/dagster.duckdb"}, "/w/vars.duckdb"),
+        (
+            "",
+            {"INSIGHTS_DBT_WAREHOUSE_PATH": "/w/dagster.duckdb", "INSIGHTS_WAREHOUSE_PATH": "/u"},
+            "/w/dagster.duckdb",
+        ),
+        (
+            None,
+            {"INSIGHTS_DBT_WAREHOUSE_PATH": "", "INSIGHTS_WAREHOUSE_PATH": "/u/w.duckdb"},
+            "/u/w.duckdb",
+        ),
+        ("", {}, "../data/warehouse.duckdb"),
+    ],
+)
+def test_the_warehouse_path_dbt_attaches(configured, environ, expected) -> None:
+    """--vars warehouse_path, else the path Dagster passes, else the user's, else the default."""
+    assert warehouse_path(configured, environ) == expected

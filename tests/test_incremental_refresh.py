@@ -12,12 +12,10 @@ from typing import NamedTuple
 
 import duckdb
 import pytest
-from dagster import AssetKey
 
-from tests.refresh import query, refresh
+from tests.refresh import build_selection, query, refresh
 
 # Everything the warehouse build reads or writes before the ML: raw loads and the dbt models.
-BUILD_LAYERS = ("raw", "staging", "intermediate", "marts", "quarantine", "reference")
 
 # Table -> columns that legitimately differ between runs (load bookkeeping).
 COMPARED = {
@@ -56,24 +54,11 @@ COMPARED = {
 }
 
 
-def _build_selection(landing: Path, warehouse: Path) -> list[AssetKey]:
-    from orchestration.definitions import build_definitions
-    from orchestration.settings import Settings
-
-    settings = Settings(landing, warehouse, as_of=None, churn_horizon_days=90)
-    defs = build_definitions(settings)
-    return [
-        key
-        for key in defs.resolve_asset_graph().get_all_asset_keys()
-        if key.path[0] in BUILD_LAYERS
-    ]
-
-
 def _build(landing: Path, warehouse: Path, run_config: dict | None = None) -> None:
     refresh(
         landing,
         warehouse,
-        asset_selection=_build_selection(landing, warehouse),
+        asset_selection=build_selection(landing, warehouse),
         run_config=run_config,
     )
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from demo_data import generate, write_dataset
-from tests.refresh import RefreshedWarehouse, refresh
+from tests.refresh import RefreshedWarehouse, refresh, selection_up_to
 from tests.support.driver_wording import reads_as_churn_reason
 
 
@@ -136,6 +136,12 @@ def test_churn_metadata_shows_metrics_plots_and_importance(demo_warehouse) -> No
     assert history["n"][0] == 2000
 
 
+def _up_to_scores(landing: Path, warehouse: Path) -> list:
+    """The churn scores, the segments and what they read: no recommendations, serving or
+    exports, which these tests do not look at."""
+    return selection_up_to(landing, warehouse, "ml/churn_scores", "ml/customer_segments")
+
+
 def test_a_model_worse_than_recency_blocks_scoring(demo_warehouse, tmp_path: Path) -> None:
     """The blocking check stops scores when the model in use ranks worse than recency."""
     models = tmp_path / "models"
@@ -146,7 +152,11 @@ def test_a_model_worse_than_recency_blocks_scoring(demo_warehouse, tmp_path: Pat
     meta["selected_auc"] = meta["recency_auc"] - 0.1  # as if the model had degraded
     meta_path.write_text(json.dumps(meta))
     run = refresh(
-        demo_warehouse.landing_dir, tmp_path / "w.duckdb", model_dir=models, raise_on_error=False
+        demo_warehouse.landing_dir,
+        tmp_path / "w.duckdb",
+        model_dir=models,
+        raise_on_error=False,
+        asset_selection=_up_to_scores(demo_warehouse.landing_dir, tmp_path / "w.duckdb"),
     )
     checks = {c.check_name: c for c in run.result.get_asset_check_evaluations()}
     assert not checks["model_in_use_beats_recency"].passed
@@ -164,7 +174,13 @@ def test_as_of_before_most_history_falls_back_to_pareto_nbd_with_a_note(tmp_path
     written = write_dataset(
         generate(n_customers=800, seed=3), tmp_path / "landing", tmp_path / "truth"
     )
-    run = refresh(written.landing_dir, tmp_path / "w.duckdb", as_of="2023-06-01")
+    warehouse = tmp_path / "w.duckdb"
+    run = refresh(
+        written.landing_dir,
+        warehouse,
+        as_of="2023-06-01",
+        asset_selection=_up_to_scores(written.landing_dir, warehouse),
+    )
     assert run.result.success
     registry = run.query("select selected_scorer, selection_note, split from ml.churn_models")
     assert registry["selected_scorer"][0] == "pareto_nbd"
@@ -180,7 +196,12 @@ def test_as_of_before_most_history_falls_back_to_pareto_nbd_with_a_note(tmp_path
 
 
 def test_scores_are_deterministic(demo_warehouse, tmp_path: Path) -> None:
-    again = refresh(demo_warehouse.landing_dir, tmp_path / "again.duckdb")
+    warehouse = tmp_path / "again.duckdb"
+    again = refresh(
+        demo_warehouse.landing_dir,
+        warehouse,
+        asset_selection=_up_to_scores(demo_warehouse.landing_dir, warehouse),
+    )
     sql = "select * exclude (model_version) from ml.churn_scores order by customer_id"
     pd.testing.assert_frame_equal(demo_warehouse.query(sql), again.query(sql))
     assert np.array_equal(

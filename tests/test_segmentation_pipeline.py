@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from demo_data import generate, write_dataset
-from tests.refresh import RefreshedWarehouse, refresh
+from tests.refresh import RefreshedWarehouse, refresh, selection_up_to
 from tests.support.segment_rules import assert_segments_actionable
 
 
@@ -98,14 +98,19 @@ def daily_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RefreshedW
     with (written.landing_dir / "orders.csv").open("a") as orders:
         orders.write("ONEW0001,CNEW0001,2025-12-31 10:05:00,42.0,completed\n")
     warehouse = root / "warehouse.duckdb"
-    runs = {"day_one": refresh(day_one, warehouse)}
+    # The segmentation assets and what they read; not the other models, serving or exports.
+    segmentation = selection_up_to(
+        day_one, warehouse, "ml/segment_migrations", "ml/segment_profiles"
+    )
+    runs = {"day_one": refresh(day_one, warehouse, asset_selection=segmentation)}
     runs["day_one_segments"] = runs["day_one"].query("select * from ml.customer_segments")
-    runs["day_two"] = refresh(written.landing_dir, warehouse)
+    runs["day_two"] = refresh(written.landing_dir, warehouse, asset_selection=segmentation)
     runs["day_two_segments"] = runs["day_two"].query("select * from ml.customer_segments")
     runs["refit"] = refresh(
         written.landing_dir,
         warehouse,
         run_config={"ops": {"ml__segment_model": {"config": {"refit": True}}}},
+        asset_selection=segmentation,
     )
     return runs
 
