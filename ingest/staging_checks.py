@@ -21,11 +21,13 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 BASE_MODEL_DIR = DBT_PROJECT_DIR / "models" / "staging" / "base"
 # portable.sql first: parsing.sql's macros call its engine dispatches (DuckDB's here).
 MACRO_FILES = ("portable.sql", "parsing.sql")
-# Base models in dependency order (order_items checks against usable orders, events are typed
-# in two steps).
+# Base models in dependency order (order_items checks against usable orders; orders, lines and
+# events are typed in one model and checked in the next).
 BASE_MODELS = (
     "base_landing__customers",
+    "base_landing__orders_parsed",
     "base_landing__orders",
+    "base_landing__order_items_parsed",
     "base_landing__order_items",
     "base_landing__events_parsed",
     "base_landing__events",
