@@ -115,7 +115,7 @@ class DuckDBEngine:
         reader = self.con.cursor()
         written = 0
         try:
-            batches = reader.execute(f"select {selected} from {source}").to_arrow_reader(batch_rows)
+            batches = reader.sql(f"select {selected} from {source}").to_arrow_reader(batch_rows)
             for batch in batches:
                 out = conform(function(batch.to_pandas()), schema, f"{source} -> {target}")
                 if out.empty:
@@ -131,7 +131,7 @@ class DuckDBEngine:
     def arrow_batches(self, table: str, batch_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
         reader = self.con.cursor()
         try:
-            batches = reader.execute(f"select * from {table}").to_arrow_reader(batch_rows)
+            batches = reader.sql(f"select * from {table}").to_arrow_reader(batch_rows)
             empty = True
             for batch in batches:
                 empty = False
