@@ -127,6 +127,24 @@
             ) + interval 1 day)
 {%- endmacro %}
 
+{#- The CTEs `affected` and `in_scope` of a model kept by customer: the customers who own a
+    changed order id (CTE `changed`) in `rows` now or in this model's last run (the duplicate
+    rule may move an order id to another row), all of them when order_state_reset says the rows
+    cannot be updated by difference; and the rows of `rows` of those customers. -#}
+{% macro customers_in_scope(rows, lines=false) -%}
+affected as (
+    select customer_id from {{ rows }}
+    where order_id in (select order_id from changed) or {{ order_state_reset(lines=lines) }}
+    union
+    select customer_id from {{ this }}
+    where order_id in (select order_id from changed) or {{ order_state_reset(lines=lines) }}
+),
+
+in_scope as (
+    select * from {{ rows }} where customer_id in (select customer_id from affected)
+)
+{%- endmacro %}
+
 {#- Post-hook: an affected customer left without rows is written as one row with a null
     order_id, so delete+insert removes their old rows; the tombstone goes here. -#}
 {% macro drop_customer_tombstones() -%}

@@ -14,19 +14,7 @@ changed as (
     {{ changed_order_ids() }}
 ),
 
--- Customers who own a changed order now or owned it in the last run (the duplicate rule may
--- move an order id to another row); all of them when the rows cannot be updated by difference.
-affected as (
-    select customer_id from completed
-    where order_id in (select order_id from changed) or {{ order_state_reset() }}
-    union
-    select customer_id from {{ this }}
-    where order_id in (select order_id from changed) or {{ order_state_reset() }}
-),
-
-in_scope as (
-    select * from completed where customer_id in (select customer_id from affected)
-),
+{{ customers_in_scope('completed') }},
 {%- else -%}
 in_scope as (
     select * from completed

@@ -18,19 +18,7 @@ changed as (
     where _batch > (select max(_lines_batch) from {{ this }})
 ),
 
--- Customers who own a changed order now or owned it in the last run; all of them when the
--- rows cannot be updated by difference.
-affected as (
-    select customer_id from orders
-    where order_id in (select order_id from changed) or {{ order_state_reset(lines=true) }}
-    union
-    select customer_id from {{ this }}
-    where order_id in (select order_id from changed) or {{ order_state_reset(lines=true) }}
-),
-
-in_scope as (
-    select * from orders where customer_id in (select customer_id from affected)
-),
+{{ customers_in_scope('orders', lines=true) }},
 {%- else -%}
 in_scope as (
     select * from orders
