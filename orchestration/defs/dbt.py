@@ -29,6 +29,7 @@ from ingest.mapping import dbt_vars as mapping_dbt_vars
 from ingest.mapping import load_mapping
 from ingest.quarantine_report import over_limit, quarantine_failure_message
 from orchestration.defs.behaviour import behaviour_metadata
+from orchestration.defs.dbt_in_process import PARTIAL_PARSE_FILE, keep_partial_parse
 from orchestration.defs.engine import EngineResource, engine_table_metadata
 from orchestration.defs.landing import OWNERS
 from orchestration.defs.resources import (
@@ -157,7 +158,6 @@ translator = InsightsDbtTranslator(
 # dbt_vars keys that dbt reads with run_setting() (macros/run_settings.sql) and the profile:
 # these go to dbt as INSIGHTS_DBT_<KEY> env vars, any other key with --vars (which makes dbt
 # re-parse the whole project whenever a value changes).
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 RUN_SETTINGS = {"as_of", "churn_horizon_days", "warehouse_path", "run_date", "min_valid_date"}
 
 
@@ -193,19 +193,6 @@ def run_settings_env(values: Mapping[str, Any]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-def _keep_partial_parse(run_target: Path) -> None:
-    """dagster-dbt starts each dbt run from the project's target/partial_parse.msgpack; put this
-    run's parse state there (atomically) so the next run re-parses only what changed since
-    this one, not since `dagster-dbt project prepare`."""
-    source = run_target / PARTIAL_PARSE_FILE
-    if not source.exists():
-        return
-    destination = dbt_project.manifest_path.with_name(PARTIAL_PARSE_FILE)
-    temp = destination.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}.tmp")
-    shutil.copyfile(source, temp)
-    os.replace(temp, destination)
 
 
 class DbtBuildConfig(dg.Config):
@@ -244,7 +231,12 @@ def _build(
     try:
         # dbt holds the DuckDB write lock until it exits, so table metadata is read afterwards.
         events = list(invocation.stream())
-        _keep_partial_parse(_target_dir_of(invocation))
+        # dagster-dbt starts each dbt run from the project's target/partial_parse.msgpack: put
+        # this run's parse state there, so the next run re-parses only what changed since this
+        # one, not since `dagster-dbt project prepare`.
+        keep_partial_parse(
+            _target_dir_of(invocation), dbt_project.manifest_path.with_name(PARTIAL_PARSE_FILE)
+        )
     finally:
         prune_dbt_targets(_target_dir_of(invocation).parent)
     yield from _with_table_metadata(context, events, engine)

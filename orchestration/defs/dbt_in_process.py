@@ -178,8 +178,8 @@ def partial_parse_cache_name(target: str) -> str:
 
 
 def keep_partial_parse(target_path: Path, cached: Path) -> None:
-    """Move this run's parse state to the target's cache (atomically), so the next in-process
-    run re-parses only what changed and the CLI path's state is left alone."""
+    """Move a dbt run's parse state to `cached` (atomically), where the next run of the same
+    target starts from, so it re-parses only what changed since this run."""
     source = target_path / PARTIAL_PARSE_FILE
     if not source.exists():
         return
