@@ -50,6 +50,18 @@ COMPARED = {
     "marts.customer_feature_snapshots": [],
     "marts.customer_features": [],
     "marts.run_context": [],
+    # The behaviour models: events sessionized and seasons computed per customer, kept for the
+    # customers whose inputs did not change (their fingerprints must match a full build's too).
+    "intermediate.int_behaviour_events": [],
+    "intermediate.int_behaviour_sessions": [],
+    "intermediate.int_purchase_decisions": [],
+    "intermediate.int_customer_channel_responses": [],
+    "intermediate.int_category_purchase_days": [],
+    "intermediate.int_category_seasons": [],
+    "marts.customer_behaviour": [],
+    "marts.customer_channel_responses": [],
+    "marts.customer_category_cadence": [],
+    "marts.customer_category_seasonality": [],
     "quarantine.load_audit": ["loaded_at"],
 }
 

@@ -5,6 +5,11 @@
 -- has one. E-mail and support events are not visits and get no session.
 -- A product's category comes from the properties when they carry one, else from the order
 -- lines seen before the as-of date (its most frequent category); null when neither knows it.
+-- Kept by customer (macros/by_customer.sql): a customer's sessions depend only on their own
+-- events of the window, so a run sessionizes only the customers whose window events (with
+-- their categories) changed: new events, events that left the window, a product's category.
+{{ config(**rebuild_changed_customers()) }}
+
 with context as (
     select as_of_date from {{ ref('int_run_context') }}
 ),
@@ -27,7 +32,7 @@ product_categories as (
     where rank = 1
 ),
 
-events as (
+window_events as (
     select
         events.customer_id,
         events.occurred_at,
@@ -47,6 +52,32 @@ events as (
     where events.occurred_at < context.as_of_date
         and events.occurred_at
             >= {{ date_minus_days('context.as_of_date', var('behaviour_lookback_days')) }}
+),
+
+categorised as (
+    select
+        window_events.*,
+        coalesce(window_events.property_category, product_categories.category) as category
+    from window_events
+    left join product_categories using (product_id)
+),
+
+fingerprints as (
+    {{ customer_fingerprints(
+        'categorised',
+        ['occurred_at', 'event_type', 'product_id', 'category', 'channel'],
+        [var('behaviour_lookback_days'), var('session_gap_minutes')]
+    ) }}
+),
+
+rebuilt as (
+    {{ customers_to_rebuild('fingerprints') }}
+),
+
+events as (
+    select categorised.*, rebuilt.inputs_fingerprint
+    from categorised
+    join rebuilt using (customer_id)
 ),
 
 visits as (
@@ -108,20 +139,25 @@ select
     occurred_at,
     event_type,
     product_id,
-    coalesce(property_category, product_categories.category) as category,
+    category,
     channel,
-    session_number
+    session_number,
+    inputs_fingerprint as _inputs_fingerprint
 from numbered
-left join product_categories using (product_id)
 union all
 select
     customer_id,
     occurred_at,
     event_type,
     product_id,
-    coalesce(property_category, product_categories.category) as category,
+    category,
     channel,
-    null as session_number
+    null as session_number,
+    inputs_fingerprint as _inputs_fingerprint
 from events
-left join product_categories using (product_id)
 where not is_visit
+union all
+-- Tombstones: customers without window events now (the post-hook drops these rows).
+select customer_id, null, null, null, null, null, null, null
+from rebuilt
+where inputs_fingerprint is null
