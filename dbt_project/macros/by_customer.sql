@@ -19,6 +19,25 @@
     {{ return({'materialized': 'table', 'file_format': 'parquet'}) }}
 {%- endmacro %}
 
+{#- The CTEs of a model kept by customer: `fingerprints` (customer_fingerprints of `inputs`),
+    `rebuilt` (customers_to_rebuild) and `scoped`, the rows of `inputs` of the rebuilt customers
+    with their new inputs_fingerprint. -#}
+{% macro customers_in_rebuild(inputs, columns, settings=[], scoped='scoped') -%}
+fingerprints as (
+    {{ customer_fingerprints(inputs, columns, settings) }}
+),
+
+rebuilt as (
+    {{ customers_to_rebuild('fingerprints') }}
+),
+
+{{ scoped }} as (
+    select {{ inputs }}.*, rebuilt.inputs_fingerprint
+    from {{ inputs }}
+    join rebuilt using (customer_id)
+)
+{%- endmacro %}
+
 {#- Per customer of `inputs`, the fingerprint of their rows' `columns` with `settings` (SQL
     expressions) and this model's SQL, as columns customer_id, inputs_fingerprint. -#}
 {% macro customer_fingerprints(inputs, columns, settings=[]) -%}

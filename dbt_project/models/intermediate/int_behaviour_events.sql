@@ -62,23 +62,12 @@ categorised as (
     left join product_categories using (product_id)
 ),
 
-fingerprints as (
-    {{ customer_fingerprints(
-        'categorised',
-        ['occurred_at', 'event_type', 'product_id', 'category', 'channel'],
-        [var('behaviour_lookback_days'), var('session_gap_minutes')]
-    ) }}
-),
-
-rebuilt as (
-    {{ customers_to_rebuild('fingerprints') }}
-),
-
-events as (
-    select categorised.*, rebuilt.inputs_fingerprint
-    from categorised
-    join rebuilt using (customer_id)
-),
+{{ customers_in_rebuild(
+    'categorised',
+    ['occurred_at', 'event_type', 'product_id', 'category', 'channel'],
+    [var('behaviour_lookback_days'), var('session_gap_minutes')],
+    scoped='events'
+) }},
 
 visits as (
     select

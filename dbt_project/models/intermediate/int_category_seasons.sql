@@ -40,22 +40,10 @@ candidate_days as (
     where customer_id in (select customer_id from all_pairs)
 ),
 
-fingerprints as (
-    {{ customer_fingerprints('candidate_days', ['category', 'purchase_date'], [
-        var('season_max_months'), var('season_min_purchases'), var('season_min_share'),
-        var('season_min_years'), var('season_max_p_value')
-    ]) }}
-),
-
-rebuilt as (
-    {{ customers_to_rebuild('fingerprints') }}
-),
-
-days as (
-    select candidate_days.*, rebuilt.inputs_fingerprint
-    from candidate_days
-    join rebuilt using (customer_id)
-),
+{{ customers_in_rebuild('candidate_days', ['category', 'purchase_date'], [
+    var('season_max_months'), var('season_min_purchases'), var('season_min_share'),
+    var('season_min_years'), var('season_max_p_value')
+], scoped='days') }},
 
 pairs as (
     select all_pairs.*, rebuilt.inputs_fingerprint
