@@ -32,7 +32,7 @@ from tests.support.dbt_cli import run_dbt
 
 BEHAVIOUR_MODELS = "+customer_category_cadence +customer_category_seasonality +int_behaviour_notes"
 RERUN_MODELS = (
-    "int_run_context int_category_purchase_days customer_category_cadence "
+    "int_run_context int_category_purchase_days int_category_seasons customer_category_cadence "
     "customer_category_seasonality int_behaviour_notes"
 )
 
