@@ -324,3 +324,60 @@ def test_a_changed_amount_limit_rebuilds_the_kept_order_models(
         join intermediate.int_completed_orders using (order_id)
     """
     assert query(working, lines)["n"][0] == query(working, joined)["n"][0]
+
+
+def test_a_customer_whose_inputs_are_gone_leaves_the_tables_kept_by_customer(
+    stepwise_and_full: Builds, tmp_path: Path
+) -> None:
+    stepwise, full, *_ = stepwise_and_full
+    landing = stepwise.parent / "landing"
+    working = tmp_path / "stepwise.duckdb"
+    shutil.copy(stepwise, working)
+    # A customer with sessionized events and seasons loses every event and order (a corrected
+    # source): the kept rows must go (tombstones), everyone else's seasons stay as they were.
+    gone = query(
+        stepwise,
+        "select customer_id from intermediate.int_category_seasons "
+        "where customer_id in (select customer_id from intermediate.int_behaviour_events) "
+        # Not active on the newest day: the as-of date (the day after it) must not move.
+        "and customer_id not in (select customer_id from intermediate.int_behaviour_events "
+        "where occurred_at >= (select max(occurred_at) - interval 1 day "
+        "from intermediate.int_behaviour_events)) "
+        "order by customer_id limit 1",
+    )["customer_id"][0]
+    files = [
+        *landing.glob("events.csv"),
+        *landing.glob("events/*.csv"),
+        *landing.glob("orders.csv"),
+        *landing.glob("orders/*.csv"),
+    ]
+    saved = {path: (path.read_bytes(), path.stat()) for path in files}
+    removed = {"events": 0, "orders": 0}
+    try:
+        for path in files:
+            lines = path.read_text().splitlines(keepends=True)
+            # customer_id is the first column of events and the second of orders.
+            kept = [line for line in lines if gone not in line.split(",")[:2]]
+            entity = path.stem if path.parent == landing else path.parent.name
+            removed[entity] += len(lines) - len(kept)
+            path.write_text("".join(kept))
+        assert removed["events"] > 0 and removed["orders"] > 0, removed
+        _build(landing, working)
+    finally:  # the other tests share the landing folder
+        for path, (content, stat) in saved.items():
+            path.write_bytes(content)
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    for table in ("intermediate.int_behaviour_events", "intermediate.int_category_seasons"):
+        left = query(
+            working,
+            f"select count(*) filter (where customer_id = '{gone}') as customer, "
+            f"count(*) filter (where _inputs_fingerprint is null) as tombstones from {table}",
+        )
+        assert left["customer"][0] == 0 and left["tombstones"][0] == 0, table
+    as_of = "select as_of_date from marts.run_context"
+    assert query(working, as_of).equals(query(full, as_of))
+    others = (
+        "select * from intermediate.int_category_seasons "
+        f"where customer_id <> '{gone}' order by all"
+    )
+    assert query(working, others).equals(query(full, others))
