@@ -1,5 +1,5 @@
 -- Events of the behaviour window (behaviour_lookback_days before the as-of date, nothing on or
--- after it) with the product, category and channel read from their properties and the session
+-- after it) with the product, category and channel of their properties and the session
 -- each web/app event belongs to. Events carry no session id: a session starts after more
 -- than session_gap_minutes without an event, or at a session_start when the session already
 -- has one. E-mail and support events are not visits and get no session.
@@ -37,13 +37,9 @@ window_events as (
         events.customer_id,
         events.occurred_at,
         events.event_type,
-        -- Properties are free text: only a JSON object is read, anything else counts as empty.
-        nullif(trim({{ json_object_text('events.properties', 'product_id') }}), '')
-            as product_id,
-        nullif(trim({{ json_object_text('events.properties', 'category') }}), '')
-            as property_category,
-        nullif(lower(trim({{ json_object_text('events.properties', 'channel') }})), '')
-            as channel,
+        events.product_id,
+        events.property_category,
+        events.channel,
         events.event_type not in (
             'email_sent', 'email_open', 'email_click', 'support_ticket'
         ) as is_visit

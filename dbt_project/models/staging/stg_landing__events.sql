@@ -6,6 +6,9 @@ select
     occurred_at,
     event_type,
     properties,
+    product_id,
+    property_category,
+    channel,
     _source_file,
     _source_row
 from {{ ref('base_landing__events') }}

@@ -7,6 +7,9 @@ select
     occurred_at,
     event_type,
     properties,
+    product_id,
+    property_category,
+    channel,
     _source_file,
     _source_row,
     coalesce(parse_reject_reason, {{ timestamp_range_reject_reason('occurred_at', 'events') }})

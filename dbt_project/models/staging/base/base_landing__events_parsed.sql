@@ -32,6 +32,11 @@ select
     occurred_at,
     event_type,
     properties,
+    -- The keys the behaviour models read, parsed here once per load batch. Properties are
+    -- free text: only a JSON object is read, anything else counts as empty.
+    nullif(trim({{ json_object_text('properties', 'product_id') }}), '') as product_id,
+    nullif(trim({{ json_object_text('properties', 'category') }}), '') as property_category,
+    nullif(lower(trim({{ json_object_text('properties', 'channel') }})), '') as channel,
     _source_file,
     _source_row,
     _batch,
